@@ -1,0 +1,134 @@
+"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config of any
+OpenMMLab library (its ``default_scope`` says which), checking its data before
+anything slow happens, and building the runner."""
+import argparse
+import copy
+import importlib
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.runner import Runner
+
+SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """The arguments that train and test share, named as in mmdet."""
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, as key=value (e.g. '
+        'train_dataloader.batch_size=4 model.backbone.arch=t0)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """Load ``args.config`` and apply the common command-line arguments."""
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file {args.config!r} not found')
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SCOPES:
+        raise SystemExit(f'{args.config}: default_scope is {scope!r}; mmplug tools run '
+                         f'configs of {", ".join(SCOPES)}')
+    if args.work_dir:
+        cfg.work_dir = args.work_dir
+    elif not cfg.get('work_dir'):
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def _registry(cfg: Config, name: str):
+    """The registry ``name`` of the config's library."""
+    return getattr(importlib.import_module(f'{cfg.default_scope}.registry'), name)
+
+
+def _dataset_cfgs(dataset: dict) -> List[dict]:
+    """The leaf data sets of a (possibly wrapped or concatenated) data set."""
+    if 'datasets' in dataset:
+        return [leaf for d in dataset['datasets'] for leaf in _dataset_cfgs(d)]
+    if 'dataset' in dataset:
+        return _dataset_cfgs(dataset['dataset'])
+    return [dataset]
+
+
+def check_data(cfg: Config, loaders: List[str]) -> None:
+    """Stop at once, with a message naming the folder, when a data set the
+    run needs is missing, instead of failing after the model is built.
+
+    Args:
+        cfg: The loaded config.
+        loaders: Names of the dataloaders the run uses, e.g.
+            ``['train_dataloader', 'val_dataloader']``.
+    """
+    registry = _registry(cfg, 'DATASETS')
+    for loader in loaders:
+        if not cfg.get(loader):
+            continue
+        for dataset in _dataset_cfgs(cfg[loader]['dataset']):
+            dataset_cls = registry.get(dataset['type']) if isinstance(dataset['type'], str) \
+                else dataset['type']
+            if getattr(dataset_cls, 'generates_data', False):
+                continue  # written on first use
+            root = dataset.get('data_root') or ''
+            paths = [('data_root', root)] if root else []
+            if dataset.get('ann_file'):
+                paths.append(('ann_file', osp.join(root, dataset['ann_file'])))
+            for name, prefix in (dataset.get('data_prefix') or {}).items():
+                if prefix:
+                    paths.append((f'data_prefix.{name}', osp.join(root, prefix)))
+            for key, path in paths:
+                if not osp.exists(path):
+                    raise SystemExit(
+                        f'{loader}.dataset.{key}: {path!r} does not exist.\n'
+                        f'Put the data set there (see the config for the layout it '
+                        f'expects) or point the config at it with --cfg-options '
+                        f'{loader}.dataset.{key}=...\n'
+                        f'To try mmplug without any download, run `make demo`, which '
+                        f'trains configs/demo/ on a generated data set.')
+
+
+def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
+                         wait_time: float) -> None:
+    """Turn on the library's visualization hook for a test run."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise SystemExit('--show/--show-dir need default_hooks.visualization in the config')
+    if cfg.default_scope == 'mmpretrain':
+        hook.update(enable=True, show=show, wait_time=wait_time)
+        if show_dir:
+            hook['out_dir'] = show_dir
+        return
+    hook.update(draw=True, show=show, wait_time=wait_time)
+    if show_dir:
+        if cfg.default_scope == 'mmdet':
+            hook['test_out_dir'] = show_dir
+        else:  # mmseg saves through the visualizer
+            cfg.visualizer['save_dir'] = show_dir
+
+
+def wrap_tta(cfg: Config) -> None:
+    """Replace the model and test pipeline by the config's test-time
+    augmentation (``tta_model``, ``tta_pipeline``)."""
+    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+    if missing:
+        raise SystemExit(f'--tta needs {" and ".join(missing)} in the config')
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's runner (``runner_type`` if it names one)."""
+    if 'runner_type' in cfg:
+        return _registry(cfg, 'RUNNERS').build(cfg)
+    return Runner.from_cfg(cfg)

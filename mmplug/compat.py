@@ -1,0 +1,110 @@
+"""Every compatibility shim mmplug needs, in one place.
+
+OpenMMLab 2.x (mmengine 0.10, mmcv 2.1, mmdet 3.3, mmseg 1.2, mmpretrain 1.2)
+predates torch 2.6 and numpy 2. Importing mmplug applies the shims below, once;
+each has a test in ``tests/test_compat.py`` that fails without it.
+"""
+import contextlib
+import functools
+
+import mmengine.dist.utils as dist_utils
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+from mmengine.model import MMDistributedDataParallel
+
+__all__ = ['CHECKPOINT_SAFE_GLOBALS']
+
+
+# 1. Resume on torch >= 2.6 ---------------------------------------------------
+# torch.load defaults to weights_only=True, and mmengine's checkpoints hold
+# HistoryBuffer objects (the message hub's log scalars) with numpy arrays, and
+# numpy scalars (e.g. the ETA). Allow exactly these types, under the names
+# numpy 1.x and 2.x pickle them with; any other pickled object is still refused.
+def _numpy_globals() -> list:
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # numpy 1.x
+        from numpy.core import multiarray
+    # dtypes are rebuilt as instances of their own classes (numpy >= 1.25);
+    # numeric and boolean ones only, never the object dtype.
+    numeric = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+               np.uint32, np.uint64, np.float16, np.float32, np.float64]
+    found = [np.ndarray, np.dtype] + [type(np.dtype(t)) for t in numeric]
+    for name in ('_reconstruct', 'scalar'):
+        func = getattr(multiarray, name)
+        found += [(func, f'numpy._core.multiarray.{name}'),
+                  (func, f'numpy.core.multiarray.{name}')]
+    return found
+
+
+CHECKPOINT_SAFE_GLOBALS = [HistoryBuffer] + _numpy_globals()
+
+
+# HistoryBuffer pickles its class-level table of statistics functions into
+# every instance (as ``getattr(HistoryBuffer, 'mean')``), which would need the
+# unsafe ``getattr`` allowed. The table is rebuilt on unpickling anyway (the
+# defaults by ``_set_default_statistics``, custom ones when the module that
+# registers them is imported), so leave it out of the pickle.
+def _history_buffer_getstate(self: HistoryBuffer) -> dict:
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+# 2. Distributed training without CUDA ---------------------------------------
+# mmengine's launchers call torch.cuda.set_device(local_rank) unconditionally,
+# which raises on a machine without a GPU, and its configs ask for NCCL; the
+# Runner then wraps the model in DDP with device_ids=[local_rank], which DDP
+# refuses for a CPU module. Without CUDA: gloo, no set_device, no device_ids.
+@contextlib.contextmanager
+def _no_cuda_set_device():
+    saved = torch.cuda.set_device
+    torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = saved
+
+
+def _cpu_capable_launcher(launch):
+    if getattr(launch, '_mmplug_cpu', False):
+        return launch
+
+    @functools.wraps(launch)
+    def wrapper(backend, *args, **kwargs):
+        if torch.cuda.is_available():
+            return launch(backend, *args, **kwargs)
+        if backend == 'nccl':
+            backend = 'gloo'
+        with _no_cuda_set_device():
+            return launch(backend, *args, **kwargs)
+
+    wrapper._mmplug_cpu = True
+    return wrapper
+
+
+def _cpu_capable_ddp_init(init):
+    if getattr(init, '_mmplug_cpu', False):
+        return init
+
+    @functools.wraps(init)
+    def wrapper(self, module, *args, **kwargs):
+        if kwargs.get('device_ids') and all(p.device.type == 'cpu' for p in module.parameters()):
+            kwargs['device_ids'] = None
+        init(self, module, *args, **kwargs)
+
+    wrapper._mmplug_cpu = True
+    return wrapper
+
+
+def apply() -> None:
+    """Apply every shim; calling it again does nothing more."""
+    torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    for name in ('_init_dist_pytorch', '_init_dist_slurm', '_init_dist_mpi'):
+        setattr(dist_utils, name, _cpu_capable_launcher(getattr(dist_utils, name)))
+    MMDistributedDataParallel.__init__ = _cpu_capable_ddp_init(MMDistributedDataParallel.__init__)
+
+
+apply()

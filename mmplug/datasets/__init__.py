@@ -1,0 +1,10 @@
+"""Data sets: the synthetic shapes set, for demos and tests."""
+from importlib.util import find_spec
+
+from .shapes import CLASSES, PALETTE, ensure_shapes, generate_shapes, shapes_params
+
+__all__ = ['CLASSES', 'PALETTE', 'ensure_shapes', 'generate_shapes', 'shapes_params']
+
+if find_spec('mmdet'):  # the COCO-format data set class is an mmdet one
+    from .det import ShapesCocoDataset  # noqa: F401
+    __all__.append('ShapesCocoDataset')

@@ -1,0 +1,260 @@
+"""FasterNet, built on partial convolution (PConv).
+
+Paper: Chen et al., "Run, Don't Walk: Chasing Higher FLOPS for Faster Neural
+Networks", CVPR 2023, https://arxiv.org/abs/2303.03667
+Official code: https://github.com/JierunChen/FasterNet (MIT licence); this is
+an independent implementation of the same architecture and parameter layout.
+"""
+import re
+from typing import Dict, Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from ...registry import MODELS, register
+from ..checkpoint import CheckpointMismatchError
+from ..layers import (ConvMlp, DropPath, Stage, act_factory, drop_path_rates,
+                      norm_factory, pad_to_multiple)
+from .base import BaseBackbone, ShapeSpec
+
+
+class PartialConv(nn.Module):
+    """A k x k conv on the first ``channels // n_div`` channels; the others
+    pass through untouched.
+
+    Two equivalent forwards: split-and-concatenate, which autograd needs, and
+    "slicing", which writes the conv result into a copy of the input and is
+    used for inference without gradients. Neither modifies its input, which
+    the block still needs for its residual.
+
+    Args:
+        channels: Input and output channels.
+        n_div: The conv sees ``channels // n_div`` channels.
+        kernel_size: Spatial size of the conv.
+    """
+
+    def __init__(self, channels: int, n_div: int = 4, kernel_size: int = 3):
+        super().__init__()
+        self.conv_channels = channels // n_div
+        if self.conv_channels < 1:
+            raise ValueError(f'PartialConv: channels={channels} with n_div={n_div} '
+                             f'leaves no channel to convolve')
+        self.untouched_channels = channels - self.conv_channels
+        self.conv = nn.Conv2d(self.conv_channels, self.conv_channels, kernel_size,
+                              1, kernel_size // 2, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or torch.is_grad_enabled():
+            return self.forward_split_cat(x)
+        return self.forward_slicing(x)
+
+    def forward_split_cat(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = torch.split(x, [self.conv_channels, self.untouched_channels], dim=1)
+        return torch.cat((self.conv(x1), x2), dim=1)
+
+    def forward_slicing(self, x: torch.Tensor) -> torch.Tensor:
+        out = x.clone()
+        out[:, :self.conv_channels] = self.conv(x[:, :self.conv_channels])
+        return out
+
+
+class FasterNetBlock(nn.Module):
+    """PConv, then a 1x1-conv MLP with a norm inside, in a residual.
+
+    Args:
+        channels: Block width.
+        n_div: PConv convolves ``channels // n_div`` channels.
+        mlp_ratio: Hidden width of the MLP over ``channels``.
+        drop_path: Stochastic depth rate of the residual branch.
+        layer_scale_init_value: Initial layer scale; 0 disables it (as every
+            official variant).
+        act_layer: Activation factory.
+        norm_layer: Norm factory.
+    """
+
+    def __init__(self, channels: int, n_div: int, mlp_ratio: float, drop_path: float,
+                 layer_scale_init_value: float, act_layer, norm_layer):
+        super().__init__()
+        self.token_mixer = PartialConv(channels, n_div)
+        self.mlp = ConvMlp(channels, int(channels * mlp_ratio), act_layer, norm_layer,
+                           bias=False)
+        self.gamma = nn.Parameter(torch.full((channels, ), layer_scale_init_value)) \
+            if layer_scale_init_value > 0 else None
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mlp(self.token_mixer(x))
+        if self.gamma is not None:
+            y = y * self.gamma.view(1, -1, 1, 1)
+        return x + self.drop_path(y)
+
+
+@register(MODELS)
+class FasterNet(BaseBackbone):
+    """FasterNet backbone with outputs at strides 4, 8, 16 and 32.
+
+    Args:
+        arch: ``'t0'``, ``'t1'``, ``'t2'``, ``'s'``, ``'m'``, ``'l'`` or a dict
+            with keys ``depths``, ``channels`` and ``act``.
+        in_channels: Input image channels.
+        out_indices: Output stages (0-3; negatives count from the end).
+        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
+        norm_eval: Keep BatchNorm layers in eval mode while training.
+        drop_path_rate: Stochastic depth rate of the last block.
+        n_div: PConv convolves ``channels // n_div`` channels.
+        mlp_ratio: Hidden width of the block MLPs.
+        layer_scale_init_value: Layer scale init; 0 disables it.
+        norm_cfg: Norm of the stem, the merging layers and the MLPs.
+        act_cfg: Activation; None takes the variant's (GELU for t0 and t1,
+            ReLU for the others).
+        out_norm: Put a norm (``norm_cfg``) on each output, as the official
+            detection backbone does; classification leaves it off.
+        with_cp: Gradient checkpointing of each block while training.
+        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
+            checkpoint='fasternet_s.pth')`` for an official, timm or mmplug
+            checkpoint.
+    """
+
+    expected_missing = (r'norm\d+\.', )
+
+    def __init__(self,
+                 arch: Union[str, dict] = 's',
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 drop_path_rate: float = 0.0,
+                 n_div: int = 4,
+                 mlp_ratio: float = 2.0,
+                 layer_scale_init_value: float = 0.0,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: Optional[dict] = None,
+                 out_norm: bool = True,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = dict(
+                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
+        super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
+        depths, channels = self.arch['depths'], self.arch['channels']
+        norm_layer = norm_factory(norm_cfg)
+        if act_cfg is None and self.arch['act'] not in _ACTS:
+            raise ValueError(f"FasterNet: unknown act {self.arch['act']!r}; "
+                             f'choose from {sorted(_ACTS)}')
+        act_layer = act_factory(act_cfg or _ACTS[self.arch['act']])
+
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, channels[0], 4, 4, bias=False), norm_layer(channels[0]))
+        self.stages = nn.ModuleList()
+        for i, (depth, rates) in enumerate(zip(depths, drop_path_rates(depths, drop_path_rate))):
+            downsample = None if i == 0 else nn.Sequential(
+                nn.Conv2d(channels[i - 1], channels[i], 2, 2, bias=False),
+                norm_layer(channels[i]))
+            blocks = [
+                FasterNetBlock(channels[i], n_div, mlp_ratio, rate, layer_scale_init_value,
+                               act_layer, norm_layer) for rate in rates
+            ]
+            self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
+        self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
+        if out_norm:
+            for i in self.out_indices:
+                self.add_module(f'norm{i}', norm_layer(channels[i]))
+        self.out_norm = out_norm
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        x = self.stem(pad_to_multiple(x, 4))
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(getattr(self, f'norm{i}')(x) if self.out_norm else x)
+        return tuple(outs)
+
+    @staticmethod
+    def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return convert_fasternet(state_dict)
+
+
+# ------------------------------------------------------------ checkpoints
+_BLOCK_RENAMES = (
+    ('spatial_mixing.partial_conv3.', 'token_mixer.conv.'),
+    ('mlp.0.', 'mlp.fc1.'),
+    ('mlp.1.', 'mlp.norm.'),
+    ('mlp.3.', 'mlp.fc2.'),
+    ('layer_scale', 'gamma'),
+)
+
+
+def _rename_block(rest: str) -> str:
+    for old, new in _BLOCK_RENAMES:
+        if rest.startswith(old):
+            return new + rest[len(old):]
+    return rest
+
+
+def convert_fasternet(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Map a FasterNet state dict to mmplug's layout.
+
+    Reads the official layout (classification, with ``avgpool_pre_head`` and
+    ``head``, or detection, with ``norm{0,2,4,6}``) and timm's. Backbone keys
+    come back bare (``stem.0.weight``); the classification head comes back as
+    ``head.proj``/``head.fc``, the layout of :class:`FasterNetClsHead`. A dict
+    already in mmplug's layout is returned unchanged.
+
+    Args:
+        state_dict: The checkpoint's state dict.
+
+    Returns:
+        A new state dict in mmplug's layout.
+
+    Raises:
+        CheckpointMismatchError: if the dict is not a FasterNet state dict.
+    """
+    if any(k.startswith('stem.') for k in state_dict):
+        return dict(state_dict)
+    if 'patch_embed.proj.weight' not in state_dict:
+        raise CheckpointMismatchError(
+            'not a FasterNet state dict (official, timm or mmplug layout): it has no '
+            f'patch_embed.proj.weight or stem.0.weight; first keys: {list(state_dict)[:5]}')
+    official = any(re.match(r'stages\.\d+\.reduction\.', k) for k in state_dict)
+    out = {}
+    for key, value in state_dict.items():
+        new = key
+        if key.startswith('patch_embed.'):
+            new = key.replace('patch_embed.proj.', 'stem.0.').replace('patch_embed.norm.', 'stem.1.')
+        elif key.startswith('stages.'):
+            idx, rest = key.split('.', 2)[1:]
+            idx = int(idx)
+            if official:  # stages 0,2,4,6 hold blocks; 1,3,5 are merging layers
+                stage = (idx + 1) // 2
+                if idx % 2:
+                    rest = 'downsample.' + rest
+            else:
+                stage = idx
+            if rest.startswith('blocks.'):
+                _, j, inner = rest.split('.', 2)
+                rest = f'blocks.{j}.{_rename_block(inner)}'
+            else:
+                rest = rest.replace('downsample.reduction.', 'downsample.0.')
+                rest = rest.replace('downsample.norm.', 'downsample.1.')
+            new = f'stages.{stage}.{rest}'
+        elif re.match(r'norm\d+\.', key):  # official detection: norm{0,2,4,6}
+            idx, rest = key[len('norm'):].split('.', 1)
+            new = f'norm{int(idx) // 2}.{rest}'
+        elif key in ('avgpool_pre_head.1.weight', 'conv_head.weight'):
+            new, value = 'head.proj.weight', value.flatten(1)
+        elif key.startswith('head.') or key.startswith('classifier.'):
+            new = 'head.fc.' + key.split('.', 1)[1]
+        out[new] = value  # unknown keys pass through; the loader names them
+    return out
+
+
+# ----------------------------------------------------------------- variants
+_ACTS = {'GELU': dict(type='GELU'), 'ReLU': dict(type='ReLU', inplace=True)}
+
+FasterNet.arch_settings = {
+    't0': dict(depths=[1, 2, 8, 2], channels=[40, 80, 160, 320], act='GELU'),
+    't1': dict(depths=[1, 2, 8, 2], channels=[64, 128, 256, 512], act='GELU'),
+    't2': dict(depths=[1, 2, 8, 2], channels=[96, 192, 384, 768], act='ReLU'),
+    's': dict(depths=[1, 2, 13, 2], channels=[128, 256, 512, 1024], act='ReLU'),
+    'm': dict(depths=[3, 4, 18, 3], channels=[144, 288, 576, 1152], act='ReLU'),
+    'l': dict(depths=[3, 4, 18, 3], channels=[192, 384, 768, 1536], act='ReLU'),
+}

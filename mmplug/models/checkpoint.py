@@ -1,0 +1,145 @@
+"""Loading pretrained weights into a backbone, with a full report.
+
+There is one way in: :func:`load_pretrained`, which every backbone's
+``init_cfg=dict(type='Pretrained', checkpoint=...)`` goes through. It reads
+the file (local path or URL, through mmengine), takes the backbone part of a
+whole-model checkpoint, converts the layout with the backbone's pure converter,
+and loads it. Keys that are expected to differ (per-output norms a
+classification checkpoint cannot have, a classification head) are reported by
+name; any other difference is an error that names the keys.
+"""
+import os.path as osp
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Sequence
+
+import torch
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import CheckpointLoader
+from torch import nn
+
+StateDict = Dict[str, torch.Tensor]
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint does not fit the model it is loaded into."""
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load_pretrained` did with a checkpoint."""
+    loaded: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)  # expected: left as initialised
+    unused: List[str] = field(default_factory=list)  # in the file, not loaded
+
+
+def unwrap_state_dict(checkpoint: dict) -> StateDict:
+    """The state dict inside a checkpoint file's object: mmengine's
+    ``state_dict``, the ``model`` of the official ConvNeXt/DeiT-style files, or
+    the object itself; a ``module.`` prefix from DataParallel is dropped."""
+    if not isinstance(checkpoint, dict):
+        raise CheckpointMismatchError(
+            f'a checkpoint must hold a dict, got {type(checkpoint).__name__}')
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    return {k[len('module.'):] if k.startswith('module.') else k: v
+            for k, v in checkpoint.items()}
+
+
+def split_backbone(state_dict: StateDict, prefix: str = 'backbone.'):
+    """Split a whole-model state dict (mmdet, mmseg, mmpretrain) into its
+    backbone part, without the prefix, and the rest. A dict without any
+    ``backbone.`` key is returned whole."""
+    if not any(k.startswith(prefix) for k in state_dict):
+        return dict(state_dict), []
+    inside = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    return inside, sorted(k for k in state_dict if not k.startswith(prefix))
+
+
+def _names(keys: Sequence[str], limit: int = 30) -> str:
+    keys = list(keys)
+    shown = ', '.join(keys[:limit])
+    return shown + (f', ... ({len(keys) - limit} more)' if len(keys) > limit else '')
+
+
+def load_state_dict_checked(model: nn.Module,
+                            state_dict: StateDict,
+                            expected_missing: Sequence[str] = (),
+                            expected_unused: Sequence[str] = (r'head\.', ),
+                            source: str = 'checkpoint') -> LoadReport:
+    """Load a state dict already in ``model``'s layout.
+
+    Args:
+        model: Module to load into.
+        state_dict: Tensors keyed as in ``model.state_dict()``.
+        expected_missing: Regexes (matched at the start) of model keys that
+            may be absent from the file; they keep their initial values.
+        expected_unused: Regexes of file keys that may be left unused.
+        source: Name of the file, for messages.
+
+    Returns:
+        What was loaded, left missing and left unused.
+
+    Raises:
+        CheckpointMismatchError: on a shape mismatch, a missing key that is
+            not expected, or an unused key that is not expected.
+    """
+    own = model.state_dict()
+    name = type(model).__name__
+    shapes = [f'{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}'
+              for k, v in state_dict.items() if k in own and v.shape != own[k].shape]
+    if shapes:
+        raise CheckpointMismatchError(
+            f'{source} does not fit this {name} (another variant or another '
+            f'network?): {len(shapes)} shape mismatches: {_names(shapes, 10)}')
+    missing = [k for k in own if k not in state_dict]
+    unused = [k for k in state_dict if k not in own]
+    bad_missing = [k for k in missing if not any(re.match(p, k) for p in expected_missing)]
+    bad_unused = [k for k in unused if not any(re.match(p, k) for p in expected_unused)]
+    if bad_missing or bad_unused:
+        raise CheckpointMismatchError(
+            f'{source} does not fit this {name} (a checkpoint of another '
+            f'network or variant?). Missing from the file: '
+            f'[{_names(bad_missing)}]; in the file but not in the model: '
+            f'[{_names(bad_unused)}]')
+    model.load_state_dict(state_dict, strict=False)
+    return LoadReport(loaded=[k for k in state_dict if k in own], missing=missing, unused=unused)
+
+
+def load_pretrained(model: nn.Module,
+                    filename: str,
+                    convert: Callable[[StateDict], StateDict],
+                    expected_missing: Sequence[str] = ()) -> LoadReport:
+    """Load a pretrained checkpoint of any supported layout into a backbone.
+
+    Args:
+        model: The backbone.
+        filename: Local path or URL (anything mmengine's CheckpointLoader
+            reads).
+        convert: The backbone family's layout converter.
+        expected_missing: Regexes of model keys a classification checkpoint
+            does not have (e.g. per-output norms).
+
+    Returns:
+        The load report, also written to the log key by key.
+    """
+    if '://' not in filename and not osp.isfile(filename):
+        raise FileNotFoundError(
+            f'{type(model).__name__}: pretrained checkpoint {filename!r} not found. '
+            f'Download it, or set init_cfg=None to train from scratch.')
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    backbone_sd, others = split_backbone(unwrap_state_dict(checkpoint))
+    report = load_state_dict_checked(
+        model, convert(backbone_sd), expected_missing=expected_missing, source=filename)
+    report.unused = others + report.unused
+    print_log(f'{type(model).__name__}: loaded {len(report.loaded)} tensors from {filename}',
+              logger='current')
+    if report.missing:
+        print_log(f'  not in the checkpoint, left as initialised: {", ".join(report.missing)}',
+                  logger='current')
+    if report.unused:
+        print_log(f'  in the checkpoint, not used by the backbone: {", ".join(report.unused)}',
+                  logger='current')
+    return report

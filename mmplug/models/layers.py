@@ -1,0 +1,143 @@
+"""Small building blocks shared by every mmplug backbone.
+
+Each piece lives here once: stochastic depth and its schedule, the 1x1-conv
+MLP, padding for patchify layers, and the translation of OpenMMLab's
+``norm_cfg``/``act_cfg`` dicts into plain layer factories, so that blocks take
+callables and never look anything up in a registry themselves.
+"""
+from typing import Callable, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from torch import nn
+
+NormLayer = Callable[[int], nn.Module]
+ActLayer = Callable[[], nn.Module]
+
+
+def norm_factory(norm_cfg: dict) -> NormLayer:
+    """Turn a ``norm_cfg`` (``dict(type='BN')``, ``'SyncBN'``, ...) into a
+    factory ``channels -> nn.Module``."""
+    cfg = dict(norm_cfg)
+    return lambda channels: build_norm_layer(cfg, channels)[1]
+
+
+def act_factory(act_cfg: Optional[dict]) -> ActLayer:
+    """Turn an ``act_cfg`` (``dict(type='GELU')``, ...) into a factory;
+    ``None`` gives the identity."""
+    if act_cfg is None:
+        return nn.Identity
+    cfg = dict(act_cfg)
+    return lambda: build_activation_layer(cfg)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drops the whole residual branch per sample.
+
+    Args:
+        drop_prob: Probability of dropping the branch in training.
+    """
+
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__()
+        if not 0.0 <= drop_prob < 1.0:
+            raise ValueError(f'drop_prob must be in [0, 1), got {drop_prob}')
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.drop_prob
+        mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1)).bernoulli_(keep)
+        return x * mask.div_(keep)
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
+
+
+def drop_path_rates(depths: Sequence[int], rate: float) -> List[List[float]]:
+    """The linear stochastic-depth schedule of the papers, split per stage:
+    block ``k`` of ``n`` in the whole network gets ``rate * k / (n - 1)``."""
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f'drop_path_rate must be in [0, 1), got {rate}')
+    flat = torch.linspace(0, rate, sum(depths)).tolist()
+    out, start = [], 0
+    for depth in depths:
+        out.append(flat[start:start + depth])
+        start += depth
+    return out
+
+
+def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Pad the bottom and right of an NCHW tensor to a multiple of
+    ``multiple``, so that a stride-``multiple`` patchify layer sees every
+    pixel and the output is ``ceil(size / multiple)``."""
+    pad_h = -x.shape[-2] % multiple
+    pad_w = -x.shape[-1] % multiple
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h))
+    return x
+
+
+class ConvMlp(nn.Module):
+    """Channel MLP on NCHW maps: 1x1 conv, optional norm, activation, 1x1
+    conv.
+
+    Args:
+        in_channels: Input and output channels.
+        hidden_channels: Channels of the hidden layer.
+        act_layer: Activation factory.
+        norm_layer: Norm factory for the hidden layer, or None.
+        bias: Whether the 1x1 convs have a bias.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hidden_channels: int,
+                 act_layer: ActLayer,
+                 norm_layer: Optional[NormLayer] = None,
+                 bias: bool = True):
+        super().__init__()
+        self.fc1 = nn.Conv2d(in_channels, hidden_channels, 1, bias=bias)
+        self.norm = norm_layer(hidden_channels) if norm_layer else nn.Identity()
+        self.act = act_layer()
+        self.fc2 = nn.Conv2d(hidden_channels, in_channels, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.norm(self.fc1(x))))
+
+
+class Stage(nn.Module):
+    """One backbone stage: an optional downsampling layer, then blocks.
+
+    Args:
+        blocks: The blocks, applied in order.
+        downsample: Layer applied first (stride ``downsample_stride``), or
+            None.
+        downsample_stride: Stride of ``downsample``; the input is padded to a
+            multiple of it so that no row or column is dropped.
+        with_cp: Checkpoint each block while gradients are needed, trading
+            compute for memory.
+    """
+
+    def __init__(self,
+                 blocks: Sequence[nn.Module],
+                 downsample: Optional[nn.Module] = None,
+                 downsample_stride: int = 2,
+                 with_cp: bool = False):
+        super().__init__()
+        self.downsample = downsample
+        self.downsample_stride = downsample_stride
+        self.blocks = nn.Sequential(*blocks)
+        self.with_cp = with_cp
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.downsample is not None:
+            x = self.downsample(pad_to_multiple(x, self.downsample_stride))
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            for block in self.blocks:
+                x = checkpoint(block, x, use_reentrant=False)
+            return x
+        return self.blocks(x)

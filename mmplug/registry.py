@@ -1,0 +1,52 @@
+"""mmplug's registries, and registration into the downstream libraries.
+
+mmplug's own registries are children of mmengine's roots with scope
+``mmplug``, so ``type='mmplug.FasterNet'`` resolves from any OpenMMLab scope
+(mmengine imports this module when it meets the ``mmplug.`` prefix). The same
+classes are also registered under their plain names in mmdet, mmseg and
+mmpretrain, whichever are installed, so that ``type='FasterNet'`` builds with
+any of those as the default scope once ``mmplug`` is imported (directly or
+through ``custom_imports``). A name a library already uses for another class
+(mmpretrain's ``ConvNeXt``, say) is left to that library there; mmplug's class
+stays reachable with the ``mmplug.`` prefix.
+"""
+import importlib
+from typing import Callable, Sequence, Type
+
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmplug', locations=['mmplug.models'])
+DATASETS = Registry(
+    'dataset', parent=MMENGINE_DATASETS, scope='mmplug', locations=['mmplug.datasets'])
+
+#: Libraries whose registries mmplug's classes join, by their scope names.
+DOWNSTREAM = ('mmdet', 'mmseg', 'mmpretrain')
+
+_ATTRS = {id(MODELS): 'MODELS', id(DATASETS): 'DATASETS'}
+
+
+def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable[[Type], Type]:
+    """Class decorator: register into ``registry`` (one of mmplug's) and into
+    the registry of the same kind of each installed library in ``scopes``.
+
+    Args:
+        registry: ``MODELS`` or ``DATASETS`` of this module.
+        scopes: Downstream libraries to join.
+    """
+    attr = _ATTRS[id(registry)]
+
+    def decorate(cls: Type) -> Type:
+        registry.register_module(module=cls)
+        for scope in scopes:
+            try:
+                target = getattr(importlib.import_module(f'{scope}.registry'), attr)
+            except ImportError:
+                continue
+            taken = target._module_dict.get(cls.__name__)
+            if taken is None:
+                target.register_module(module=cls)
+        return cls
+
+    return decorate

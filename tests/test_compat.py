@@ -1,0 +1,133 @@
+"""Each shim of mmplug.compat: the failure it fixes happens without mmplug
+(so the shim is still needed) and is gone with it; what must stay refused
+stays refused."""
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from tests.helpers import free_port
+
+_TOY_RUN = '''
+import torch
+from mmengine.model import BaseModel
+from mmengine.runner import Runner
+from torch.utils.data import Dataset
+
+
+class Toy(BaseModel):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 1)
+
+    def forward(self, x, mode='loss'):
+        return dict(loss=self.fc(torch.stack(x)).pow(2).mean())
+
+
+class Data(Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return dict(x=torch.full((2, ), float(i)))
+
+
+Runner(model=Toy(), work_dir=WORK_DIR, train_cfg=dict(by_epoch=True, max_epochs=1),
+       train_dataloader=dict(dataset=Data(), batch_size=2, collate_fn=dict(type='pseudo_collate'),
+                             sampler=dict(type='DefaultSampler', shuffle=False)),
+       optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
+       default_hooks=dict(logger=None)).train()
+checkpoint = torch.load(WORK_DIR + '/epoch_1.pth')  # torch's default: weights_only=True
+print('LOADED', sorted(checkpoint['message_hub']['log_scalars']))
+'''
+
+
+def _python(code: str, with_mmplug: bool, env: dict = None) -> subprocess.CompletedProcess:
+    prelude = 'import mmplug\n' if with_mmplug else ''
+    return subprocess.run([sys.executable, '-c', prelude + textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, **(env or {})))
+
+
+def test_mmengine_checkpoints_load_with_weights_only(tmp_path):
+    code = f'WORK_DIR = {str(tmp_path / "plain")!r}\n' + _TOY_RUN
+    without = _python(code, with_mmplug=False)
+    assert without.returncode != 0 and 'HistoryBuffer' in without.stderr
+
+    code = f'WORK_DIR = {str(tmp_path / "shimmed")!r}\n' + _TOY_RUN
+    shimmed = _python(code, with_mmplug=True)
+    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
+    assert "LOADED ['train/data_time', 'train/loss', 'train/lr', 'train/time']" in shimmed.stdout
+    unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(
+        str(tmp_path / 'shimmed' / 'epoch_1.pth'))
+    assert 'builtins.getattr' not in unsafe  # HistoryBuffer no longer pickles functions
+
+
+class _Payload:
+    def __init__(self, flag):
+        self.flag = flag
+
+    def __reduce__(self):
+        return (open, (self.flag, 'w'))
+
+
+def test_other_pickled_objects_are_still_refused(tmp_path):
+    import mmplug  # noqa: F401
+    flag = tmp_path / 'pwned'
+    evil = tmp_path / 'evil.pth'
+    with open(evil, 'wb') as f:  # a checkpoint whose unpickling would create a file
+        torch.save({'state_dict': {}, 'meta': _Payload(str(flag))}, f)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(evil)
+    assert not flag.exists()
+
+    objects = tmp_path / 'objects.pth'
+    torch.save({'meta': np.array([1, 'a'], dtype=object)}, objects)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(objects)
+
+    numbers = tmp_path / 'numbers.pth'
+    torch.save({'eta': np.float64(1.5), 'hist': np.arange(3, dtype=np.int64)}, numbers)
+    assert torch.load(numbers)['eta'] == 1.5
+
+
+_DIST_ENV = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only path')
+def test_mmengine_launcher_initialises_on_cpu():
+    code = '''
+    import torch.distributed as dist
+    from mmengine.dist import init_dist
+    init_dist('pytorch', backend='nccl')  # what mmdet's default_runtime asks for
+    print('BACKEND', dist.get_backend())
+    '''
+    env = dict(_DIST_ENV, MASTER_PORT=str(free_port()))
+    without = _python(code, with_mmplug=False, env=env)
+    assert without.returncode != 0 and 'NVIDIA driver' in without.stderr
+    shimmed = _python(code, with_mmplug=True, env=dict(env, MASTER_PORT=str(free_port())))
+    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
+    assert 'BACKEND gloo' in shimmed.stdout
+
+
+def test_runner_ddp_wrapping_accepts_cpu_modules():
+    code = '''
+    import torch
+    import torch.distributed as dist
+    from mmengine.model import MMDistributedDataParallel
+    dist.init_process_group('gloo')
+    model = torch.nn.Linear(2, 2)
+    # the arguments mmengine's Runner.wrap_model passes
+    MMDistributedDataParallel(module=model, device_ids=[0], broadcast_buffers=False)
+    print('WRAPPED')
+    '''
+    without = _python(code, with_mmplug=False, env=dict(_DIST_ENV, MASTER_PORT=str(free_port())))
+    assert without.returncode != 0 and 'device_ids' in without.stderr
+    shimmed = _python(code, with_mmplug=True, env=dict(_DIST_ENV, MASTER_PORT=str(free_port())))
+    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
+    assert 'WRAPPED' in shimmed.stdout

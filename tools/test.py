@@ -1,0 +1,53 @@
+"""Evaluate a checkpoint on the test split of an mmdet, mmseg or mmpretrain
+config, with mmdet's command line.
+
+    python tools/test.py CONFIG CHECKPOINT [--show-dir vis] [--out results.pkl]
+    tools/dist_test.sh CONFIG CHECKPOINT 8
+"""
+import argparse
+import os.path as osp
+
+import mmplug  # noqa: F401  (shims and registration)
+from mmplug.apis import (add_common_args, build_runner, check_data, enable_visualization,
+                         load_config, wrap_tta)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a model with an mmplug backbone')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument('--show', action='store_true', help='show the predictions')
+    parser.add_argument('--show-dir', help='save images with predictions drawn here '
+                        '(under the work dir\'s time-stamped folder)')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint {args.checkpoint!r} not found')
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        wrap_tta(cfg)
+    check_data(cfg, ['test_dataloader'])
+    runner = build_runner(cfg)
+    if args.out:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise SystemExit(f'--out {args.out!r}: the dump file must end in .pkl or .pickle')
+        if cfg.default_scope == 'mmdet':
+            from mmdet.evaluation import DumpDetResults as Dump
+        else:
+            from mmengine.evaluator import DumpResults as Dump
+        runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

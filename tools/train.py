@@ -1,0 +1,53 @@
+"""Train a detector, segmentor or classifier from an mmdet, mmseg or
+mmpretrain config, with mmdet's command line.
+
+    python tools/train.py configs/det/fasternet_s_maskrcnn.py
+    python tools/train.py CONFIG --resume            # from the latest checkpoint
+    tools/dist_train.sh CONFIG 8                     # torchrun, 8 processes
+"""
+import argparse
+
+import torch
+
+import mmplug  # noqa: F401  (shims and registration)
+from mmplug.apis import add_common_args, build_runner, check_data, load_config
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model with an mmplug backbone')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by the actual batch size')
+    parser.add_argument(
+        '--resume', nargs='?', const='auto',
+        help='resume from this checkpoint, or without a value from the latest '
+        'checkpoint in the work dir')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device (mmengine AmpOptimWrapper); none here')
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        cfg.resume, cfg.load_from = True, args.resume
+    check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
+               ['train_dataloader'])
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
