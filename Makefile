@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.mmplug-stamp
 
-.PHONY: setup demo test clean-venv
+.PHONY: setup demo test lint clean-venv
 
 setup: $(STAMP)
 
@@ -17,6 +17,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+lint: $(STAMP)
+	.venv/bin/ruff check .
 
 clean-venv:
 	rm -rf .venv

@@ -3,8 +3,10 @@
 Importing mmplug applies its compatibility shims (:mod:`mmplug.compat`) and
 registers its backbones in mmdet, mmseg and mmpretrain.
 """
-from . import compat  # noqa: F401  (first: the shims must precede any use)
-from . import datasets  # noqa: F401  (registers the data sets)
+from . import (
+    compat,  # noqa: F401  (first: the shims must precede any use)
+    datasets,  # noqa: F401  (registers the data sets)
+)
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models
 from .version import __version__

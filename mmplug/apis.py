@@ -84,11 +84,14 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
             paths = [('data_root', root)] if root else []
             if dataset.get('ann_file'):
                 paths.append(('ann_file', osp.join(root, dataset['ann_file'])))
-            for name, prefix in (dataset.get('data_prefix') or {}).items():
+            prefixes = dataset.get('data_prefix') or {}
+            if isinstance(prefixes, str):  # mmpretrain allows a plain folder
+                prefixes = {'': prefixes}
+            for name, prefix in prefixes.items():
                 if prefix:
-                    paths.append((f'data_prefix.{name}', osp.join(root, prefix)))
+                    paths.append((f'data_prefix.{name}'.rstrip('.'), osp.join(root, prefix)))
             for key, path in paths:
-                if not osp.exists(path):
+                if '://' not in path and not osp.exists(path):  # remote storage is not checked
                     raise SystemExit(
                         f'{loader}.dataset.{key}: {path!r} does not exist.\n'
                         f'Put the data set there (see the config for the layout it '

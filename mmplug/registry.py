@@ -11,6 +11,7 @@ through ``custom_imports``). A name a library already uses for another class
 stays reachable with the ``mmplug.`` prefix.
 """
 import importlib
+import importlib.util
 from typing import Callable, Sequence, Type
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -40,12 +41,10 @@ def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable
     def decorate(cls: Type) -> Type:
         registry.register_module(module=cls)
         for scope in scopes:
-            try:
-                target = getattr(importlib.import_module(f'{scope}.registry'), attr)
-            except ImportError:
-                continue
-            taken = target._module_dict.get(cls.__name__)
-            if taken is None:
+            if importlib.util.find_spec(scope) is None:
+                continue  # that library is not installed
+            target = getattr(importlib.import_module(f'{scope}.registry'), attr)
+            if cls.__name__ not in target.module_dict:
                 target.register_module(module=cls)
         return cls
 

@@ -81,9 +81,18 @@ def test_backward_and_checkpointing(cls, arch):
 
 
 @pytest.mark.parametrize('cls', BACKBONES)
-def test_bad_arch(cls):
+def test_arch_by_name_or_dict(cls):
+    name, settings = next(iter(cls.arch_settings.items()))
+    by_dict = cls(arch=dict(settings))
+    by_name = cls(arch=name.upper())
+    assert by_dict.arch == by_name.arch == settings
+    assert sum(p.numel() for p in by_dict.parameters()) == sum(
+        p.numel() for p in by_name.parameters())
+
     with pytest.raises(ValueError, match='unknown arch .*known archs: ' +
                        ', '.join(sorted(cls.arch_settings))):
         cls(arch='no-such-arch')
     with pytest.raises(ValueError, match='custom arch dict needs exactly the keys'):
         cls(arch=dict(depths=[1, 1, 1, 1]))
+    with pytest.raises(ValueError, match='must have one length'):
+        cls(arch=dict(settings, depths=settings['depths'][:-1]))

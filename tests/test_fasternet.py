@@ -6,7 +6,7 @@ import pytest
 import timm
 import torch
 
-from mmplug.models import CheckpointMismatchError, FasterNet
+from mmplug.models import CheckpointMismatchError, FasterNet, load_pretrained
 from mmplug.models.backbones.fasternet import PartialConv, convert_fasternet
 from tests.helpers import ROOT, build_model, run_tool
 
@@ -60,7 +60,8 @@ def _official_from_timm(sd):
         m = re.match(r'stages\.(\d+)\.(downsample|blocks)\.(.*)', k)
         if m:
             i, part, rest = int(m[1]), m[2], m[3]
-            k = f'stages.{2 * i - 1}.{rest}' if part == 'downsample' else f'stages.{2 * i}.blocks.{rest}'
+            k = (f'stages.{2 * i - 1}.{rest}' if part == 'downsample' else
+                 f'stages.{2 * i}.blocks.{rest}')
         elif k == 'conv_head.weight':
             k = 'avgpool_pre_head.1.weight'
         elif k.startswith('classifier.'):
@@ -112,8 +113,7 @@ def test_pretrained_init_reports_every_unused_key(tmp_path):
     torch.save(ref.state_dict(), path)
     model = FasterNet('t0', out_indices=(1, 3),
                       init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    from mmplug.models.checkpoint import load_pretrained
-    report = load_pretrained(model, str(path), model.convert_checkpoint, model.expected_missing)
+    report = load_pretrained(model, str(path), model.convert_checkpoint, model.optional_keys)
     assert sorted({k.split('.')[0] for k in report.missing}) == ['norm1', 'norm3']
     assert sorted(report.unused) == ['head.fc.bias', 'head.fc.weight', 'head.proj.weight']
 
@@ -128,19 +128,26 @@ def test_pretrained_init_reports_every_unused_key(tmp_path):
 
 
 def test_official_detection_checkpoint_loads_its_output_norms(tmp_path):
-    sd = _official_from_timm(_timm_reference('t0').state_dict())
-    for official_idx in (0, 2, 4, 6):
+    sd = {k: v for k, v in _official_from_timm(_timm_reference('t0').state_dict()).items()
+          if not k.startswith(('head.', 'avgpool_pre_head.'))}
+    for official_idx in (0, 2, 4, 6):  # the official detection backbone's output norms
         c = 40 * 2**(official_idx // 2)
         sd.update({f'norm{official_idx}.{n}': torch.rand(c) for n in
                    ('weight', 'bias', 'running_mean', 'running_var')})
-    wrapped = {'state_dict': {f'backbone.{k}': v for k, v in sd.items()},
-               'meta': {}}
-    wrapped['state_dict']['neck.lateral_convs.0.conv.weight'] = torch.zeros(1)
+        sd[f'norm{official_idx}.num_batches_tracked'] = torch.tensor(7)
+    whole = {f'backbone.{k}': v for k, v in sd.items()}
+    whole['neck.lateral_convs.0.conv.weight'] = torch.zeros(1)
     path = tmp_path / 'det.pth'
-    torch.save(wrapped, path)
-    model = FasterNet('t0', init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-    model.init_weights()
-    torch.testing.assert_close(model.norm3.weight, sd['norm6.weight'])
+    torch.save({'state_dict': whole, 'meta': {}}, path)
+
+    model = FasterNet('t0', out_indices=(1, 3))
+    report = load_pretrained(model, str(path), model.convert_checkpoint, model.optional_keys)
+    torch.testing.assert_close(model.norm1.weight, sd['norm2.weight'])
+    torch.testing.assert_close(model.norm3.running_var, sd['norm6.running_var'])
+    assert report.missing == []
+    assert sorted(report.unused) == ['neck.lateral_convs.0.conv.weight'] + [
+        f'norm{i}.{n}' for i in (0, 2)
+        for n in ('bias', 'num_batches_tracked', 'running_mean', 'running_var', 'weight')]
 
 
 def test_wrong_checkpoints_are_refused_by_name(tmp_path):
@@ -163,9 +170,9 @@ def test_wrong_checkpoints_are_refused_by_name(tmp_path):
     bad = tmp_path / 'bad.pth'
     torch.save(sd, bad)
     t0 = FasterNet('t0', init_cfg=dict(type='Pretrained', checkpoint=str(bad)))
-    with pytest.raises(CheckpointMismatchError,
-                       match=r'Missing from the file: \[stages\.1\.blocks\.0\.mlp\.fc1\.weight\]; '
-                       r'in the file but not in the model: \[stages\.0\.blocks\.0\.extra\.weight\]'):
+    expected = (r'Missing from the file: \[stages\.1\.blocks\.0\.mlp\.fc1\.weight\]; '
+                r'in the file but not in the model: \[stages\.0\.blocks\.0\.extra\.weight\]')
+    with pytest.raises(CheckpointMismatchError, match=expected):
         t0.init_weights()
 
     t0.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'missing.pth'))

@@ -1,6 +1,5 @@
 """End to end: a Mask R-CNN step, the demo through the tools, kill and resume,
 two-process training on the CPU, and the errors a user meets first."""
-import json
 import os
 import signal
 import subprocess
@@ -25,7 +24,8 @@ def write_demo_config(tmp_path: Path, train: int = 8, val: int = 4, **extra) -> 
     root = f'{tmp_path}/shapes/'
     lines = [
         f'_base_ = {str(DEMO)!r}',
-        f"shapes = dict(splits=dict(train={train}, val={val}), image_size=(64, 64), max_shapes=2, seed=1)",
+        f'shapes = dict(splits=dict(train={train}, val={val}), image_size=(64, 64), '
+        'max_shapes=2, seed=1)',
         f'train_dataloader = dict(batch_size=2, dataset=dict(data_root={root!r}, generate=shapes))',
         f'val_dataloader = dict(batch_size=2, dataset=dict(data_root={root!r}, generate=shapes))',
         'test_dataloader = val_dataloader',
@@ -71,7 +71,7 @@ def test_demo_trains_evaluates_draws_and_tests(tmp_path):
     test = run_tool('tools/test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test',
                     '--out', tmp_path / 'preds.pkl', '--show-dir', 'vis')
     assert test.returncode == 0, test.stderr[-4000:]
-    line = [l for l in demo.stdout.splitlines() if 'bbox_mAP_copypaste' in l][-1]
+    line = [x for x in demo.stdout.splitlines() if 'bbox_mAP_copypaste' in x][-1]
     assert line.split('copypaste:')[1] in test.stdout  # same metrics from the checkpoint
     assert (tmp_path / 'preds.pkl').stat().st_size > 0
     assert len(list((tmp_path / 'test').glob('*/vis/*.png'))) == 4  # every validation image
@@ -89,7 +89,8 @@ def test_classification_config_trains_and_tests(tmp_path):
                     folder / f'{i}.png')
     lines = [f"_base_ = {str(ROOT / 'configs/cls/fasternet_t0_in1k.py')!r}",
              'train_cfg = dict(max_epochs=1)',
-             "param_scheduler = [dict(type='ConstantLR', factor=1.0)]  # the recipe's needs 20+ epochs",
+             # the recipe's schedule needs 20 epochs and more
+             "param_scheduler = [dict(type='ConstantLR', factor=1.0)]",
              'default_hooks = dict(logger=dict(interval=1))']
     for loader, split in (('train', 'train'), ('val', 'val'), ('test', 'val')):
         lines.append(
@@ -109,7 +110,8 @@ def test_classification_config_trains_and_tests(tmp_path):
 
 
 def test_kill_and_resume_keeps_epoch_and_optimizer_state(tmp_path):
-    cfg = write_demo_config(tmp_path, train=16, val=2, train_cfg='dict(max_epochs=3, val_interval=10)',
+    cfg = write_demo_config(tmp_path, train=16, val=2,
+                            train_cfg='dict(max_epochs=3, val_interval=10)',
                             default_hooks='dict(checkpoint=dict(interval=1, max_keep_ckpts=5))')
     work = tmp_path / 'work'
     cmd = [sys.executable, 'tools/train.py', str(cfg), '--work-dir', str(work)]
@@ -140,7 +142,8 @@ def test_kill_and_resume_keeps_epoch_and_optimizer_state(tmp_path):
 
 
 def test_two_process_training_on_cpu(tmp_path):
-    cfg = write_demo_config(tmp_path, train=8, val=2, train_cfg='dict(max_epochs=1, val_interval=10)')
+    cfg = write_demo_config(tmp_path, train=8, val=2,
+                            train_cfg='dict(max_epochs=1, val_interval=10)')
     result = run_tool('bash', 'tools/dist_train.sh', cfg, 2, '--work-dir', tmp_path / 'work',
                       env=dict(PORT=str(free_port()), PYTHON=sys.executable))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
@@ -150,7 +153,7 @@ def test_two_process_training_on_cpu(tmp_path):
     assert (tmp_path / 'work' / 'epoch_1.pth').is_file()
 
 
-def test_missing_dataset_stops_at_once(tmp_path):
+def test_clear_errors_before_anything_is_built(tmp_path):
     start = time.time()
     result = run_tool('tools/train.py', 'configs/det/fasternet_s_maskrcnn.py',
                       '--work-dir', tmp_path, '--cfg-options',
@@ -161,4 +164,13 @@ def test_missing_dataset_stops_at_once(tmp_path):
     assert time.time() - start < 60
 
     missing_ckpt = run_tool('tools/test.py', DEMO, tmp_path / 'nope.pth')
-    assert missing_ckpt.returncode != 0 and 'nope.pth' in missing_ckpt.stderr
+    assert missing_ckpt.returncode != 0 and "checkpoint '" in missing_ckpt.stderr
+    assert 'nope.pth' in missing_ckpt.stderr
+
+    ckpt = tmp_path / 'any.pth'
+    ckpt.write_bytes(b'')
+    no_tta = run_tool('tools/test.py', DEMO, ckpt, '--tta')
+    assert no_tta.returncode != 0 and '--tta needs tta_model and tta_pipeline' in no_tta.stderr
+    if not torch.cuda.is_available():
+        amp = run_tool('tools/train.py', DEMO, '--amp', '--work-dir', tmp_path)
+        assert amp.returncode != 0 and '--amp needs a CUDA device' in amp.stderr

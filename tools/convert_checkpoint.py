@@ -37,7 +37,7 @@ def main() -> None:
     head = {k: v for k, v in state_dict.items() if k.startswith('head.')}
     if args.arch:
         report = load_state_dict_checked(cls(arch=args.arch), backbone,
-                                         expected_missing=cls.expected_missing, source=args.src)
+                                         optional=cls.optional_keys, source=args.src)
         print(f'{args.backbone} {args.arch}: loads {len(report.loaded)} tensors; '
               f'left for the backbone to initialise: {report.missing or "none"}')
     out = {f'backbone.{k}': v for k, v in backbone.items()}

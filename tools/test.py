@@ -8,8 +8,14 @@ import argparse
 import os.path as osp
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import (add_common_args, build_runner, check_data, enable_visualization,
-                         load_config, wrap_tta)
+from mmplug.apis import (
+    add_common_args,
+    build_runner,
+    check_data,
+    enable_visualization,
+    load_config,
+    wrap_tta,
+)
 
 
 def parse_args() -> argparse.Namespace:

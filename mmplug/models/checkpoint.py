@@ -66,17 +66,16 @@ def _names(keys: Sequence[str], limit: int = 30) -> str:
 
 def load_state_dict_checked(model: nn.Module,
                             state_dict: StateDict,
-                            expected_missing: Sequence[str] = (),
-                            expected_unused: Sequence[str] = (r'head\.', ),
+                            optional: Sequence[str] = (),
                             source: str = 'checkpoint') -> LoadReport:
     """Load a state dict already in ``model``'s layout.
 
     Args:
         model: Module to load into.
         state_dict: Tensors keyed as in ``model.state_dict()``.
-        expected_missing: Regexes (matched at the start) of model keys that
-            may be absent from the file; they keep their initial values.
-        expected_unused: Regexes of file keys that may be left unused.
+        optional: Regexes (matched at the start of a key) of keys that the
+            file may lack (they keep their initial values) or the model may
+            not use. A classification head (``head.``) may always be unused.
         source: Name of the file, for messages.
 
     Returns:
@@ -96,8 +95,8 @@ def load_state_dict_checked(model: nn.Module,
             f'network?): {len(shapes)} shape mismatches: {_names(shapes, 10)}')
     missing = [k for k in own if k not in state_dict]
     unused = [k for k in state_dict if k not in own]
-    bad_missing = [k for k in missing if not any(re.match(p, k) for p in expected_missing)]
-    bad_unused = [k for k in unused if not any(re.match(p, k) for p in expected_unused)]
+    bad_missing = [k for k in missing if not any(re.match(p, k) for p in optional)]
+    bad_unused = [k for k in unused if not any(re.match(p, k) for p in (*optional, r'head\.'))]
     if bad_missing or bad_unused:
         raise CheckpointMismatchError(
             f'{source} does not fit this {name} (a checkpoint of another '
@@ -111,7 +110,7 @@ def load_state_dict_checked(model: nn.Module,
 def load_pretrained(model: nn.Module,
                     filename: str,
                     convert: Callable[[StateDict], StateDict],
-                    expected_missing: Sequence[str] = ()) -> LoadReport:
+                    optional: Sequence[str] = ()) -> LoadReport:
     """Load a pretrained checkpoint of any supported layout into a backbone.
 
     Args:
@@ -119,8 +118,9 @@ def load_pretrained(model: nn.Module,
         filename: Local path or URL (anything mmengine's CheckpointLoader
             reads).
         convert: The backbone family's layout converter.
-        expected_missing: Regexes of model keys a classification checkpoint
-            does not have (e.g. per-output norms).
+        optional: Regexes of keys that one side may lack: the per-output
+            norms, which a classification checkpoint does not have and a
+            detection checkpoint may have for outputs the model does not use.
 
     Returns:
         The load report, also written to the log key by key.
@@ -132,7 +132,7 @@ def load_pretrained(model: nn.Module,
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
     backbone_sd, others = split_backbone(unwrap_state_dict(checkpoint))
     report = load_state_dict_checked(
-        model, convert(backbone_sd), expected_missing=expected_missing, source=filename)
+        model, convert(backbone_sd), optional=optional, source=filename)
     report.unused = others + report.unused
     print_log(f'{type(model).__name__}: loaded {len(report.loaded)} tensors from {filename}',
               logger='current')

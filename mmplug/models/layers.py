@@ -9,9 +9,9 @@ from typing import Callable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 NormLayer = Callable[[int], nn.Module]
 ActLayer = Callable[[], nn.Module]

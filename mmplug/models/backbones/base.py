@@ -40,8 +40,9 @@ class BaseBackbone(BaseModule):
 
     #: Variants: name -> dict of plain lists/values, same keys in every one.
     arch_settings: Dict[str, dict] = {}
-    #: Missing keys that a classification checkpoint cannot have (regexes).
-    expected_missing: Tuple[str, ...] = ()
+    #: Keys a checkpoint may lack or have in excess (regexes): the per-output
+    #: norms, absent from classification checkpoints.
+    optional_keys: Tuple[str, ...] = ()
 
     def __init__(self,
                  arch: Union[str, dict],
@@ -76,6 +77,10 @@ class BaseBackbone(BaseModule):
                 raise ValueError(
                     f'{cls.__name__}: a custom arch dict needs exactly the keys '
                     f'{sorted(required)}; missing {missing}, unknown {extra}')
+            lengths = {k: len(v) for k, v in arch.items() if isinstance(v, (list, tuple))}
+            if len(set(lengths.values())) > 1:
+                raise ValueError(f'{cls.__name__}: the per-stage lists of a custom arch '
+                                 f'must have one length, got {lengths}')
             return copy.deepcopy(dict(arch))
         raise TypeError(f'{cls.__name__}: arch must be a name ({", ".join(known)}) '
                         f'or a dict, got {type(arch).__name__}')
@@ -157,7 +162,7 @@ class BaseBackbone(BaseModule):
         init_cfg = self.init_cfg
         if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
             load_pretrained(self, init_cfg['checkpoint'], self.convert_checkpoint,
-                            expected_missing=self.expected_missing)
+                            optional=self.optional_keys)
             self._is_init = True
             return
         super().init_weights()

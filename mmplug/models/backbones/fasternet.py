@@ -13,8 +13,15 @@ from torch import nn
 
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
-from ..layers import (ConvMlp, DropPath, Stage, act_factory, drop_path_rates,
-                      norm_factory, pad_to_multiple)
+from ..layers import (
+    ConvMlp,
+    DropPath,
+    Stage,
+    act_factory,
+    drop_path_rates,
+    norm_factory,
+    pad_to_multiple,
+)
 from .base import BaseBackbone, ShapeSpec
 
 
@@ -115,7 +122,7 @@ class FasterNet(BaseBackbone):
             checkpoint.
     """
 
-    expected_missing = (r'norm\d+\.', )
+    optional_keys = (r'norm\d+\.', )
 
     def __init__(self,
                  arch: Union[str, dict] = 's',
@@ -162,7 +169,7 @@ class FasterNet(BaseBackbone):
     def forward(self, x: torch.Tensor) -> tuple:
         x = self.stem(pad_to_multiple(x, 4))
         outs = []
-        for i, stage in enumerate(self.stages):
+        for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
             x = stage(x)
             if i in self.out_indices:
                 outs.append(getattr(self, f'norm{i}')(x) if self.out_norm else x)
@@ -219,7 +226,8 @@ def convert_fasternet(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Te
     for key, value in state_dict.items():
         new = key
         if key.startswith('patch_embed.'):
-            new = key.replace('patch_embed.proj.', 'stem.0.').replace('patch_embed.norm.', 'stem.1.')
+            new = key.replace('patch_embed.proj.', 'stem.0.')
+            new = new.replace('patch_embed.norm.', 'stem.1.')
         elif key.startswith('stages.'):
             idx, rest = key.split('.', 2)[1:]
             idx = int(idx)
