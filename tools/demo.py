@@ -16,6 +16,7 @@ import time
 import mmcv
 import numpy as np
 import torch
+from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 import mmplug  # noqa: F401  (shims and registration)
@@ -28,18 +29,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG)
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, as key=value')
     parser.add_argument('--num-images', type=int, default=8,
                         help='validation images to draw')
     args = parser.parse_args()
-    args.launcher, args.local_rank = 'none', 0
-    if args.cfg_options:  # parse key=value like the other tools
-        from mmengine.config import DictAction
-        action = DictAction(option_strings=[], dest='cfg_options')
-        namespace = argparse.Namespace()
-        action(parser, namespace, args.cfg_options)
-        args.cfg_options = namespace.cfg_options
+    args.launcher, args.local_rank = 'none', 0  # what load_config expects of a tool
     return args
 
 
