@@ -44,6 +44,8 @@ def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable
             if importlib.util.find_spec(scope) is None:
                 continue  # that library is not installed
             target = getattr(importlib.import_module(f'{scope}.registry'), attr)
+            # the library's own classes first, so that a name it uses is known
+            target.import_from_location()
             if cls.__name__ not in target.module_dict:
                 target.register_module(module=cls)
         return cls

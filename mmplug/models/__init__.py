@@ -7,5 +7,5 @@ from .checkpoint import CheckpointMismatchError, LoadReport, load_pretrained
 __all__ = list(_backbones) + ['CheckpointMismatchError', 'LoadReport', 'load_pretrained']
 
 if find_spec('mmpretrain'):  # classification heads are mmpretrain heads
-    from .heads import FasterNetClsHead  # noqa: F401
-    __all__.append('FasterNetClsHead')
+    from .heads import FasterNetClsHead, MlpClsHead, NormLinearClsHead  # noqa: F401
+    __all__ += ['FasterNetClsHead', 'MlpClsHead', 'NormLinearClsHead']

@@ -1,0 +1,337 @@
+"""EMO, built on the inverted residual mobile block (iRMB).
+
+Paper: Zhang et al., "Rethinking Mobile Block for Efficient Attention-based
+Models", ICCV 2023, https://arxiv.org/abs/2301.01146
+Official code: https://github.com/zhangzjn/EMO (Apache-2.0); this is an
+independent implementation with the same parameter shapes.
+:func:`convert_emo` reads the official classification and downstream layouts.
+"""
+import re
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...registry import MODELS, register
+from ..checkpoint import CheckpointMismatchError
+from ..layers import DropPath, Stage, act_factory, drop_path_rates, norm_factory
+from .base import BaseBackbone, ShapeSpec
+
+
+class ConvNormAct(nn.Module):
+    """Conv, then optional norm and activation; "same" padding for odd
+    kernels (``ceil((k - stride) / 2)``, as the official code).
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        kernel_size: Square kernel size.
+        stride: Stride.
+        groups: Conv groups.
+        bias: Whether the conv has a bias.
+        norm_layer: Norm factory, or None.
+        act_layer: Activation factory, or None.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
+                 stride: int = 1, groups: int = 1, bias: bool = False,
+                 norm_layer=None, act_layer=None):
+        super().__init__()
+        padding = -(-(kernel_size - stride) // 2)
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
+                              groups=groups, bias=bias)
+        self.norm = norm_layer(out_channels) if norm_layer else nn.Identity()
+        self.act = act_layer() if act_layer else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.conv(x)))
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation: global average, 1x1 reduce, activation, 1x1
+    expand, sigmoid gate.
+
+    Args:
+        channels: Input and output channels.
+        reduced_channels: Width of the bottleneck.
+        act_layer: Activation factory of the bottleneck.
+    """
+
+    def __init__(self, channels: int, reduced_channels: int, act_layer):
+        super().__init__()
+        self.conv_reduce = nn.Conv2d(channels, reduced_channels, 1)
+        self.act = act_layer()
+        self.conv_expand = nn.Conv2d(reduced_channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.conv_expand(self.act(self.conv_reduce(x.mean((2, 3), keepdim=True))))
+        return x * s.sigmoid()
+
+
+class IRMB(nn.Module):
+    """Inverted residual mobile block.
+
+    ``norm -> [window attention] -> 1x1 expand + act (v) -> depthwise conv
+    (+ its residual) -> [SE] -> 1x1 project``, in a residual when the shape is
+    kept. Without attention (``head_dim=None``) this is MobileNetV2's
+    inverted residual block (iRB): expand, depthwise, project.
+
+    The attention is multi-head self-attention inside windows of
+    ``window_size`` x ``window_size`` tokens. As in the official code, the map
+    is zero-padded to a multiple of the window at the bottom and right, and a
+    window gathers the tokens ``n`` apart (``n`` windows per side), which
+    gives every window a view across the whole map. With ``attn_pre`` the
+    attention mixes the normalized input and the 1x1 expansion follows; else
+    the expansion comes first and the attention mixes its output.
+
+    Args:
+        in_channels: Input channels.
+        out_channels: Output channels.
+        exp_ratio: Expansion of the hidden width over ``in_channels``.
+        stride: Stride of the depthwise conv.
+        kernel_size: Kernel of the depthwise conv.
+        norm_layer: Norm factory of the input norm, or None for none.
+        act_layer: Activation factory after the expansion (and in SE).
+        conv_norm_layer: Norm factory after the depthwise conv.
+        head_dim: Channels per attention head; None for no attention.
+        window_size: Attention window; 0 or less for one window over the map.
+        attn_pre: Attend before the expansion (official EMO) or after it.
+        qkv_bias: Bias in the query/key and value projections.
+        expand: Use the 1x1 expansion (False only with ``exp_ratio`` 1).
+        se_ratio: SE bottleneck over the hidden width; 0 for no SE.
+        has_skip: Use the residual when shapes allow it.
+        drop_path: Stochastic depth rate of the residual branch.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, exp_ratio: float, stride: int,
+                 kernel_size: int, norm_layer, act_layer, conv_norm_layer,
+                 head_dim: Optional[int] = None, window_size: int = 7, attn_pre: bool = True,
+                 qkv_bias: bool = True, expand: bool = True, se_ratio: float = 0.0,
+                 has_skip: bool = True, drop_path: float = 0.0):
+        super().__init__()
+        hidden = int(in_channels * exp_ratio)
+        if not expand and hidden != in_channels:
+            raise ValueError(f'IRMB: expand=False needs exp_ratio 1, got {exp_ratio}')
+        self.norm = norm_layer(in_channels) if norm_layer else nn.Identity()
+        self.has_skip = has_skip and in_channels == out_channels and stride == 1
+        self.head_dim = head_dim
+        if head_dim is not None:
+            if in_channels % head_dim:
+                raise ValueError(f'IRMB: {in_channels} channels do not split into heads of '
+                                 f'{head_dim}')
+            self.num_heads = in_channels // head_dim
+            self.window_size = window_size
+            self.attn_pre = attn_pre
+            self.qk = ConvNormAct(in_channels, 2 * in_channels, bias=qkv_bias)
+        self.v = ConvNormAct(in_channels, hidden, bias=qkv_bias, act_layer=act_layer) \
+            if expand else nn.Identity()
+        self.conv_local = ConvNormAct(hidden, hidden, kernel_size, stride, groups=hidden,
+                                      norm_layer=conv_norm_layer, act_layer=nn.SiLU)
+        self.se = SqueezeExcite(hidden, round(hidden * se_ratio), act_layer) \
+            if se_ratio > 0 else nn.Identity()
+        self.proj = ConvNormAct(hidden, out_channels)
+        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+    def _attention(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        wh, ww = (self.window_size, ) * 2 if self.window_size > 0 else (h, w)
+        pad_b, pad_r = -h % wh, -w % ww
+        if pad_b or pad_r:
+            x = F.pad(x, (0, pad_r, 0, pad_b))
+        n1, n2 = (h + pad_b) // wh, (w + pad_r) // ww
+        # window (i, j) holds the tokens at rows i, i + n1, ... and columns j, j + n2, ...
+        x = x.view(b, c, wh, n1, ww, n2).permute(0, 3, 5, 1, 2, 4).reshape(-1, c, wh, ww)
+        bw, heads = x.shape[0], self.num_heads
+        q, k = self.qk(x).view(bw, 2, heads, self.head_dim, wh * ww).transpose(-1, -2).unbind(1)
+        if self.attn_pre:
+            v = x.view(bw, heads, c // heads, wh * ww).transpose(-1, -2)
+        else:
+            v = self.v(x)
+            v = v.view(bw, heads, v.shape[1] // heads, wh * ww).transpose(-1, -2)
+        out = F.scaled_dot_product_attention(q, k, v)  # (bw, heads, tokens, dim)
+        out = out.transpose(-1, -2).reshape(bw, -1, wh, ww)
+        if self.attn_pre:
+            out = self.v(out)
+        c_out = out.shape[1]
+        out = out.view(b, n1, n2, c_out, wh, ww).permute(0, 3, 4, 1, 5, 2)
+        out = out.reshape(b, c_out, wh * n1, ww * n2)
+        return out[:, :, :h, :w] if (pad_b or pad_r) else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        x = self.norm(x)
+        x = self._attention(x) if self.head_dim is not None else self.v(x)
+        y = self.se(self.conv_local(x))
+        x = self.proj(x + y if self.has_skip else y)
+        return shortcut + self.drop_path(x) if self.has_skip else x
+
+
+@register(MODELS)
+class EMO(BaseBackbone):
+    """EMO backbone: a stride-2 stem (conv and an iRB with SE), then four
+    stages of iRMBs whose first block halves the resolution; window attention
+    in the blocks of the stages listed in ``attn_stages``.
+
+    Output levels: 0 the stem (stride 2), 1-4 the stages (strides 4 to 32).
+    ``frozen_stages`` counts the stages 1-4 (0 freezes the stem only).
+
+    Args:
+        arch: ``'1m'``, ``'2m'``, ``'5m'``, ``'6m'`` or a dict with keys
+            ``depths``, ``channels``, ``exp_ratios`` and ``head_dims``.
+        in_channels: Input image channels.
+        out_indices: Output levels (0-4; negatives count from the end).
+        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
+        norm_eval: Keep BatchNorm layers in eval mode while training.
+        drop_path_rate: Stochastic depth rate of the last block.
+        stem_channels: Width of the stem.
+        kernel_sizes: Depthwise kernel per stage (the stem uses the first).
+        window_size: Attention window, one int or one per stage; 0 or less
+            attends over the whole map.
+        attn_stages: Which stages attend (not their first block).
+        attn_pre: Attend before the 1x1 expansion (as every official model).
+        qkv_bias: Bias of the query/key and value projections.
+        se_ratios: SE ratio per stage (0 for none); the stem always has SE.
+        norm_cfgs: Input norm of the blocks, per stage.
+        act_cfgs: Activation after the expansions, per stage.
+        conv_norm_cfg: Norm of the stem conv and of every depthwise conv.
+        out_norm: Put a norm (that stage's ``norm_cfgs`` entry) on each
+            output; the official classifier has one on the last stage, the
+            downstream models none.
+        with_cp: Gradient checkpointing of each block while training.
+        init_cfg: mmengine init config; ``dict(type='Pretrained',
+            checkpoint=...)`` reads official and mmplug checkpoints; None
+            keeps PyTorch's default init, as the official backbone.
+    """
+
+    optional_keys = (r'norm\d+\.', )
+
+    def __init__(self,
+                 arch: Union[str, dict] = '5m',
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 drop_path_rate: float = 0.0,
+                 stem_channels: int = 24,
+                 kernel_sizes: Sequence[int] = (3, 3, 5, 5),
+                 window_size: Union[int, Sequence[int]] = 7,
+                 attn_stages: Sequence[bool] = (False, False, True, True),
+                 attn_pre: bool = True,
+                 qkv_bias: bool = True,
+                 se_ratios: Sequence[float] = (0.0, 0.0, 0.0, 0.0),
+                 norm_cfgs: Sequence[dict] = (dict(type='BN', eps=1e-6), ) * 2 +
+                 (dict(type='LN2d', eps=1e-6), ) * 2,
+                 act_cfgs: Sequence[dict] = (dict(type='SiLU'), ) * 2 + (dict(type='GELU'), ) * 2,
+                 conv_norm_cfg: dict = dict(type='BN', eps=1e-6),
+                 out_norm: bool = False,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
+        depths, channels = self.arch['depths'], self.arch['channels']
+        n = len(depths)
+        windows = [window_size] * n if isinstance(window_size, int) else list(window_size)
+        per_stage = dict(kernel_sizes=kernel_sizes, window_size=windows, attn_stages=attn_stages,
+                         se_ratios=se_ratios, norm_cfgs=norm_cfgs, act_cfgs=act_cfgs)
+        for name, values in per_stage.items():
+            if len(values) != n:
+                raise ValueError(f'EMO: {name} needs one entry per stage ({n}), got {values}')
+        norms = [norm_factory(cfg) for cfg in norm_cfgs]
+        acts = [act_factory(cfg) for cfg in act_cfgs]
+        conv_norm = norm_factory(conv_norm_cfg)
+        self.window_size = windows
+
+        self.stem = nn.Sequential(
+            ConvNormAct(in_channels, stem_channels, kernel_sizes[0], 2, bias=True,
+                        norm_layer=conv_norm),
+            IRMB(stem_channels, stem_channels, 1.0, 1, kernel_sizes[0], None, acts[0], conv_norm,
+                 expand=False, se_ratio=1.0, has_skip=False))
+        self.stages = nn.ModuleList()
+        prev = stem_channels
+        for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
+            blocks = []
+            for j, rate in enumerate(rates):
+                first = j == 0
+                blocks.append(IRMB(
+                    prev, channels[i], self.arch['exp_ratios'][i] * (2 if first else 1),
+                    2 if first else 1, kernel_sizes[i], norms[i], acts[i], conv_norm,
+                    head_dim=self.arch['head_dims'][i] if attn_stages[i] and not first else None,
+                    window_size=windows[i], attn_pre=attn_pre, qkv_bias=qkv_bias,
+                    se_ratio=se_ratios[i], has_skip=not first, drop_path=rate))
+                prev = channels[i]
+            self.stages.append(Stage(blocks, None, with_cp=with_cp))
+        levels = [ShapeSpec(stem_channels, 2)] + [
+            ShapeSpec(c, 2**(i + 2)) for i, c in enumerate(channels)]
+        self._init_outputs(levels)
+        self.out_norm = out_norm
+        if out_norm:
+            for i in self.out_indices:
+                norm = norms[max(i - 1, 0)] if i else conv_norm
+                self.add_module(f'norm{i}', norm(levels[i].channels))
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        x = self.stem(x)
+        feats: List[torch.Tensor] = [x]
+        for stage in self.stages[:self.out_indices[-1]]:
+            feats.append(stage(feats[-1]))
+        outs = []
+        for i in self.out_indices:
+            outs.append(getattr(self, f'norm{i}')(feats[i]) if self.out_norm else feats[i])
+        return tuple(outs)
+
+    @staticmethod
+    def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        return convert_emo(state_dict)
+
+
+# ------------------------------------------------------------ checkpoints
+def convert_emo(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """Map an EMO state dict to mmplug's layout.
+
+    Reads the official layout, classification (``stage0.0.convs.0.{0,1}``
+    stem, ``stage0.1`` its iRB, ``stage{k}.{j}`` blocks, ``norm`` after stage
+    4, ``head``) or downstream (the same without ``norm`` and ``head``). The
+    channels-first LayerNorm ``*.norm.norm.*`` becomes ``*.norm.*``; the
+    final ``norm`` becomes ``norm4`` (the last output's norm) and ``head``
+    ``head.fc`` (mmpretrain's ``LinearClsHead``). A dict already in mmplug's
+    layout is returned unchanged.
+
+    Raises:
+        CheckpointMismatchError: if the dict is not an EMO state dict.
+    """
+    if any(k.startswith('stem.1.conv_local.') for k in state_dict):
+        return dict(state_dict)
+    if not any(k.startswith('stage0.0.convs.0.0.') for k in state_dict):
+        raise CheckpointMismatchError(
+            'not an EMO state dict (official or mmplug layout): it has no '
+            f'stage0.0.convs.0.0.weight or stem.1.conv_local key; first keys: '
+            f'{list(state_dict)[:5]}')
+    n_stages = max(int(m.group(1)) for k in state_dict if (m := re.match(r'stage(\d+)\.', k)))
+    out = {}
+    for key, value in state_dict.items():
+        new = key.replace('.norm.norm.', '.norm.')
+        if m := re.match(r'stage0\.0\.convs\.0\.(\d)\.(.*)', new):
+            new = f"stem.0.{('conv', 'norm')[int(m.group(1))]}.{m.group(2)}"
+        elif new.startswith('stage0.1.'):
+            new = 'stem.1.' + new[len('stage0.1.'):]
+        elif m := re.match(r'stage(\d+)\.(\d+)\.(.*)', new):
+            new = f'stages.{int(m.group(1)) - 1}.blocks.{m.group(2)}.{m.group(3)}'
+        elif new.startswith('norm.'):
+            new = new.replace('norm.norm.', 'norm.').replace('norm.', f'norm{n_stages}.', 1)
+        elif new.startswith('head.'):
+            new = 'head.fc.' + new[len('head.'):]
+        out[new] = value  # unknown keys pass through; the loader names them
+    return out
+
+
+# ----------------------------------------------------------------- variants
+EMO.arch_settings = {
+    '1m': dict(depths=[2, 2, 8, 3], channels=[32, 48, 80, 168], exp_ratios=[2, 2.5, 3, 3.5],
+               head_dims=[16, 16, 20, 21]),
+    '2m': dict(depths=[3, 3, 9, 3], channels=[32, 48, 120, 200], exp_ratios=[2, 2.5, 3, 3.5],
+               head_dims=[16, 16, 20, 20]),
+    '5m': dict(depths=[3, 3, 9, 3], channels=[48, 72, 160, 288], exp_ratios=[2, 3, 4, 4],
+               head_dims=[24, 24, 32, 32]),
+    '6m': dict(depths=[3, 3, 9, 3], channels=[48, 72, 160, 320], exp_ratios=[2, 3, 4, 5],
+               head_dims=[16, 24, 20, 32]),
+}
