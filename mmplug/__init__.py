@@ -6,6 +6,7 @@ registers its backbones in mmdet, mmseg and mmpretrain.
 from . import (
     compat,  # noqa: F401  (first: the shims must precede any use)
     datasets,  # noqa: F401  (registers the data sets)
+    engine,  # noqa: F401  (registers the optimizer constructor)
 )
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models

@@ -16,16 +16,24 @@ from typing import Callable, Sequence, Type
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import Registry
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmplug', locations=['mmplug.models'])
 DATASETS = Registry(
     'dataset', parent=MMENGINE_DATASETS, scope='mmplug', locations=['mmplug.datasets'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmplug',
+    locations=['mmplug.engine'])
 
 #: Libraries whose registries mmplug's classes join, by their scope names.
 DOWNSTREAM = ('mmdet', 'mmseg', 'mmpretrain')
 
-_ATTRS = {id(MODELS): 'MODELS', id(DATASETS): 'DATASETS'}
+_ATTRS = {
+    id(MODELS): 'MODELS',
+    id(DATASETS): 'DATASETS',
+    id(OPTIM_WRAPPER_CONSTRUCTORS): 'OPTIM_WRAPPER_CONSTRUCTORS',
+}
 
 
 def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable[[Type], Type]:
@@ -33,7 +41,8 @@ def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable
     the registry of the same kind of each installed library in ``scopes``.
 
     Args:
-        registry: ``MODELS`` or ``DATASETS`` of this module.
+        registry: ``MODELS``, ``DATASETS`` or ``OPTIM_WRAPPER_CONSTRUCTORS``
+            of this module.
         scopes: Downstream libraries to join.
     """
     attr = _ATTRS[id(registry)]

@@ -1,0 +1,19 @@
+# UPerNet on ADE20K 512x512, 160k iterations, with InceptionNeXt-S:
+# InceptionNeXt paper, Table 6: 78 M parameters, 1020 G FLOPs, mIoU 50.0
+# (multi-scale). From the paper: drop path 0.3, SyncBN, one extra norm per
+# output. The rest is the ConvNeXt UPerNet recipe of convnext_s_upernet.py
+# (AdamW lr 1e-4, weight decay 0.05, stage-wise lr decay 0.9).
+_base_ = './convnext_s_upernet.py'
+pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_small.pth'
+
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='InceptionNeXt',
+        arch='small',
+        out_indices=(0, 1, 2, 3),
+        drop_path_rate=0.3,
+        norm_cfg=norm_cfg,
+        out_norm_cfg=norm_cfg,
+        init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
