@@ -2,7 +2,9 @@
 
 Coloured shapes (circle, square, triangle) on textured backgrounds, with
 exact polygon masks, generated deterministically from a seed on first use; no
-download. It lets the demo, the tests and a user without COCO train and
+download. With ``label_maps=True`` the same generator also writes semantic
+label maps (``labels/<split>/*.png``: 0 background, 1 + class index), for
+mmseg. It lets the demo, the tests and a user without COCO train and
 evaluate a real Mask R-CNN on the CPU in minutes.
 """
 import json
@@ -48,11 +50,13 @@ def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> List[f
 
 
 def _image(rng: np.random.Generator, size: Tuple[int, int], max_shapes: int):
-    """One image and its annotations; shapes do not overlap, so every
-    polygon is the exact visible mask."""
+    """One image, its annotations and its label map; shapes do not overlap,
+    so every polygon is the exact visible mask."""
     h, w = size
     img = Image.fromarray(_texture(rng, size))
     draw = ImageDraw.Draw(img)
+    label_map = Image.new('L', (w, h), 0)
+    label_draw = ImageDraw.Draw(label_map)
     placed, anns = [], []
     for _ in range(rng.integers(1, max_shapes + 1)):
         for _attempt in range(20):
@@ -67,19 +71,21 @@ def _image(rng: np.random.Generator, size: Tuple[int, int], max_shapes: int):
         poly = _polygon(CLASSES[label], cx, cy, r, rng.uniform(0, 2 * math.pi))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         draw.polygon(poly, fill=colour, outline=tuple(max(c - 60, 0) for c in colour))
+        label_draw.polygon(poly, fill=label + 1, outline=label + 1)
         xs, ys = poly[0::2], poly[1::2]
         x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
         area = 0.5 * abs(sum(xs[i] * ys[i - 1] - xs[i - 1] * ys[i] for i in range(len(xs))))
         anns.append(dict(category_id=label + 1, segmentation=[[round(v, 2) for v in poly]],
                          bbox=[round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
                          area=round(area, 2), iscrowd=0))
-    return img, anns
+    return img, anns, label_map
 
 
 def shapes_params(splits: Optional[Dict[str, int]] = None,
                   image_size: Sequence[int] = (128, 128),
                   max_shapes: int = 4,
-                  seed: int = 0) -> dict:
+                  seed: int = 0,
+                  label_maps: bool = False) -> dict:
     """The full, normalised parameters of a shapes data set.
 
     Args:
@@ -87,14 +93,17 @@ def shapes_params(splits: Optional[Dict[str, int]] = None,
         image_size: (height, width) of every image.
         max_shapes: Most shapes in one image.
         seed: Random seed.
+        label_maps: Also write semantic label maps. The images and COCO
+            annotations do not depend on it.
     """
     return dict(splits=dict(splits or {'train': 200, 'val': 50}), image_size=list(image_size),
-                max_shapes=int(max_shapes), seed=int(seed))
+                max_shapes=int(max_shapes), seed=int(seed), label_maps=bool(label_maps))
 
 
 def generate_shapes(root: str, **params) -> None:
     """Write the data set under ``root``: ``<split>/*.png`` and
-    ``annotations/<split>.json`` for each split.
+    ``annotations/<split>.json`` for each split, and with ``label_maps``
+    ``labels/<split>/*.png``.
 
     The same parameters (those of :func:`shapes_params`) always give the same
     files. Generation goes to a temporary folder that is renamed into place,
@@ -111,11 +120,15 @@ def generate_shapes(root: str, **params) -> None:
         os.makedirs(osp.join(tmp, 'annotations'))
         for split, count in splits.items():
             os.makedirs(osp.join(tmp, split))
+            if params['label_maps']:
+                os.makedirs(osp.join(tmp, 'labels', split))
             images, annotations = [], []
             for i in range(count):
-                img, anns = _image(rng, tuple(image_size), params['max_shapes'])
+                img, anns, label_map = _image(rng, tuple(image_size), params['max_shapes'])
                 name = f'{i:05d}.png'
                 img.save(osp.join(tmp, split, name))
+                if params['label_maps']:
+                    label_map.save(osp.join(tmp, 'labels', split, name))
                 images.append(dict(id=i + 1, file_name=name, height=image_size[0],
                                    width=image_size[1]))
                 for ann in anns:
@@ -148,7 +161,7 @@ def ensure_shapes(root: str, **params) -> None:
                               f'(no {_META}); remove it or point data_root elsewhere')
     wanted = shapes_params(**params)
     with open(meta) as f:
-        found = json.load(f)
+        found = shapes_params(**json.load(f))  # older folders lack newer keys
     if found != wanted:
         raise ValueError(f'{root} holds a shapes data set made with {found}, but the '
                          f'config asks for {wanted}; delete the folder to regenerate it')

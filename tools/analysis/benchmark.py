@@ -1,0 +1,95 @@
+"""Parameters, FLOPs and throughput of the backbones of classification
+configs, measured in one process, alternating between models.
+
+    python tools/analysis/benchmark.py configs/cls/inceptionnext_t_in1k.py \
+        configs/cls/inceptionnext_t_light_in1k.py
+
+FLOPs are multiply-accumulates at the input size (mmengine's analysis, the
+way the papers count them). Throughput is images per second of the backbone
+alone, fp32, on ``--threads`` CPU threads, in rounds that alternate the
+models (this machine is noisy); the table gives the median over rounds and
+the speed relative to the first config.
+"""
+import argparse
+import statistics
+import time
+
+import torch
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import mmplug  # noqa: F401  (registers the backbones)
+
+
+def build_backbone(path: str) -> torch.nn.Module:
+    """The backbone of a config, randomly initialised (no download)."""
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.init_cfg = None
+    init_default_scope(cfg.default_scope)
+    registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
+    return registry.build(cfg.model.backbone)
+
+
+def throughput(model: torch.nn.Module, x: torch.Tensor, train: bool, iters: int) -> float:
+    """Images per second over ``iters`` forward (and backward) passes."""
+    model.train(train)
+    start = time.perf_counter()
+    for _ in range(iters):
+        if train:
+            sum(o.sum() for o in model(x)).backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    return x.shape[0] * iters / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('configs', nargs='+')
+    parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--channels-last', action='store_true')
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    models = {}
+    for path in args.configs:
+        backbone = build_backbone(path).eval()
+        if args.channels_last:
+            backbone = backbone.to(memory_format=torch.channels_last)
+        models[path] = backbone
+    x = torch.randn(args.batch, 3, args.size, args.size)
+    if args.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    speeds = {p: {'infer': [], 'train': []} for p in models}
+    for path, model in models.items():  # warm-up
+        throughput(model, x, False, 1)
+        throughput(model, x, True, 1)
+    for r in range(args.rounds):
+        for path, model in models.items():
+            for mode in ('infer', 'train'):
+                speeds[path][mode].append(throughput(model, x, mode == 'train', args.iters))
+        print(f'round {r + 1}/{args.rounds} done', flush=True)
+
+    print(f'\nbatch {args.batch}, {args.size}x{args.size}, {args.threads} threads, fp32'
+          f'{", channels_last" if args.channels_last else ""}; median of {args.rounds} rounds\n')
+    print('| config | params (M) | FLOPs (G) | inference (img/s) | training (img/s) |')
+    print('| --- | --- | --- | --- | --- |')
+    first = None
+    for path, model in models.items():
+        info = get_model_complexity_info(model.eval(), (3, args.size, args.size),
+                                         show_table=False,
+                                         show_arch=False)
+        infer = statistics.median(speeds[path]['infer'])
+        train = statistics.median(speeds[path]['train'])
+        first = first or (infer, train)
+        print(f'| {path} | {info["params"] / 1e6:.2f} | {info["flops"] / 1e9:.2f} | '
+              f'{infer:.1f} ({infer / first[0]:.2f}x) | {train:.1f} ({train / first[1]:.2f}x) |')
+
+
+if __name__ == '__main__':
+    main()
