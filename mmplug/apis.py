@@ -6,7 +6,7 @@ import copy
 import importlib
 import os
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
@@ -51,6 +51,22 @@ def load_config(args: argparse.Namespace) -> Config:
 def _registry(cfg: Config, name: str):
     """The registry ``name`` of the config's library."""
     return getattr(importlib.import_module(f'{cfg.default_scope}.registry'), name)
+
+
+def build_model(config: Union[str, os.PathLike], pretrained: bool = False):
+    """The model of a config file, built in its library's scope; the
+    backbone's pretrained weights are left out (no download) unless asked for.
+
+    Args:
+        config: Path of the config file.
+        pretrained: Keep the backbone's ``init_cfg``.
+    """
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(str(config))
+    if not pretrained:
+        cfg.model.backbone.init_cfg = None
+    init_default_scope(cfg.default_scope)
+    return _registry(cfg, 'MODELS').build(cfg.model)
 
 
 def _dataset_cfgs(dataset: dict) -> List[dict]:

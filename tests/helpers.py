@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mmplug.apis import build_model  # noqa: F401  (the tests build configs with it)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,15 +27,3 @@ def run_tool(*args, env=None, timeout=900, cwd=ROOT) -> subprocess.CompletedProc
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))
 
-
-def build_model(config, pretrained: bool = False):
-    """The model of a config file, built in its library's scope; the
-    backbone's pretrained weights are left out unless asked for."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    cfg = Config.fromfile(str(config))
-    if not pretrained:
-        cfg.model.backbone.init_cfg = None
-    init_default_scope(cfg.default_scope)
-    registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
-    return registry.build(cfg.model)

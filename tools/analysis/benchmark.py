@@ -16,19 +16,8 @@ import time
 
 import torch
 from mmengine.analysis import get_model_complexity_info
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
-import mmplug  # noqa: F401  (registers the backbones)
-
-
-def build_backbone(path: str) -> torch.nn.Module:
-    """The backbone of a config, randomly initialised (no download)."""
-    cfg = Config.fromfile(path)
-    cfg.model.backbone.init_cfg = None
-    init_default_scope(cfg.default_scope)
-    registry = __import__(f'{cfg.default_scope}.registry', fromlist=['MODELS']).MODELS
-    return registry.build(cfg.model.backbone)
+from mmplug.apis import build_model
 
 
 def throughput(model: torch.nn.Module, x: torch.Tensor, train: bool, iters: int) -> float:
@@ -58,7 +47,7 @@ def main() -> None:
 
     models = {}
     for path in args.configs:
-        backbone = build_backbone(path).eval()
+        backbone = build_model(path).backbone.eval()
         if args.channels_last:
             backbone = backbone.to(memory_format=torch.channels_last)
         models[path] = backbone

@@ -6,7 +6,7 @@ checked and the output metadata read before any forward pass. Subclasses
 build ``self.stem`` and ``self.stages`` and call :meth:`_init_outputs`.
 """
 import copy
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
+from ..layers import pad_to_multiple
 
 
 class ShapeSpec(NamedTuple):
@@ -100,6 +101,14 @@ class BaseBackbone(BaseModule):
         self.frozen_stages = self._frozen_stages_arg
         self._freeze_stages()
 
+    def _init_out_norms(self, make_norm: Optional[Callable[[int], nn.Module]]) -> None:
+        """Put ``make_norm(i)`` on each output level ``i``, as ``norm{i}``;
+        None puts none. Call after :meth:`_init_outputs`."""
+        self.out_norm = make_norm is not None
+        if self.out_norm:
+            for i in self.out_indices:
+                self.add_module(f'norm{i}', make_norm(i))
+
     def _check_out_indices(self, out_indices, n: int) -> Tuple[int, ...]:
         name = type(self).__name__
         indices = [out_indices] if isinstance(out_indices, int) else list(out_indices)
@@ -129,6 +138,22 @@ class BaseBackbone(BaseModule):
     @property
     def out_strides(self) -> Tuple[int, ...]:
         return tuple(s.stride for s in self.output_shape())
+
+    # -------------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor) -> tuple:
+        """Stem, then the stages in turn, for backbones whose level ``i`` is
+        stage ``i``'s output (a patchify stem of stride ``levels[0].stride``,
+        to which the input is padded). Others override it."""
+        x = self.stem(pad_to_multiple(x, self.levels[0].stride))
+        outs = []
+        for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
+            x = stage(x)
+            if i in self.out_indices:
+                outs.append(self._normed_output(i, x))
+        return tuple(outs)
+
+    def _normed_output(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, f'norm{i}')(x) if self.out_norm else x
 
     # ------------------------------------------------------ training modes
     def _frozen_modules(self) -> List[nn.Module]:

@@ -263,21 +263,16 @@ class EMO(BaseBackbone):
         levels = [ShapeSpec(stem_channels, 2)] + [
             ShapeSpec(c, 2**(i + 2)) for i, c in enumerate(channels)]
         self._init_outputs(levels)
-        self.out_norm = out_norm
-        if out_norm:
-            for i in self.out_indices:
-                norm = norms[max(i - 1, 0)] if i else conv_norm
-                self.add_module(f'norm{i}', norm(levels[i].channels))
+        self._init_out_norms(
+            (lambda i: (norms[i - 1] if i else conv_norm)(levels[i].channels))
+            if out_norm else None)
 
     def forward(self, x: torch.Tensor) -> tuple:
         x = self.stem(x)
         feats: List[torch.Tensor] = [x]
         for stage in self.stages[:self.out_indices[-1]]:
             feats.append(stage(feats[-1]))
-        outs = []
-        for i in self.out_indices:
-            outs.append(getattr(self, f'norm{i}')(feats[i]) if self.out_norm else feats[i])
-        return tuple(outs)
+        return tuple(self._normed_output(i, feats[i]) for i in self.out_indices)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

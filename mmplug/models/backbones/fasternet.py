@@ -20,7 +20,6 @@ from ..layers import (
     act_factory,
     drop_path_rates,
     norm_factory,
-    pad_to_multiple,
 )
 from .base import BaseBackbone, ShapeSpec
 
@@ -161,19 +160,7 @@ class FasterNet(BaseBackbone):
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
         self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
-        if out_norm:
-            for i in self.out_indices:
-                self.add_module(f'norm{i}', norm_layer(channels[i]))
-        self.out_norm = out_norm
-
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.stem(pad_to_multiple(x, 4))
-        outs = []
-        for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(x) if self.out_norm else x)
-        return tuple(outs)
+        self._init_out_norms((lambda i: norm_layer(channels[i])) if out_norm else None)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

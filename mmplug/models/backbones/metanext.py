@@ -22,7 +22,6 @@ from ..layers import (
     act_factory,
     drop_path_rates,
     norm_factory,
-    pad_to_multiple,
 )
 from .base import BaseBackbone, ShapeSpec
 
@@ -126,22 +125,10 @@ class MetaNeXt(BaseBackbone):
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
         self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
-        self.out_norm = out_norm_cfg is not None
-        if self.out_norm:
-            out_norm = norm_factory(out_norm_cfg)
-            for i in self.out_indices:
-                self.add_module(f'norm{i}', out_norm(channels[i]))
+        out_norm = norm_factory(out_norm_cfg) if out_norm_cfg is not None else None
+        self._init_out_norms((lambda i: out_norm(channels[i])) if out_norm else None)
 
     def make_token_mixer(self, channels: int) -> nn.Module:
         """The spatial mixer of one block of width ``channels``."""
         raise NotImplementedError
-
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.stem(pad_to_multiple(x, 4))
-        outs = []
-        for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(getattr(self, f'norm{i}')(x) if self.out_norm else x)
-        return tuple(outs)
 
