@@ -64,3 +64,32 @@ def test_configs_build_mmplug_classes_in_every_scope():
     assert MODELS.get('mmplug.ConvNeXt') is ConvNeXt
     for cfg in ('cls/convnext_t_in1k', 'det/convnext_t_maskrcnn_3x', 'seg/convnext_t_upernet'):
         assert type(build_model(ROOT / 'configs' / f'{cfg}.py').backbone) is ConvNeXt
+
+
+
+_MMDET = 'mmdet::convnext/{}_convnext-{}-p4-w7_fpn{}_amp-ms-crop-3x_coco.py'
+_CASCADE = 'cascade-mask-rcnn'
+_GIOU = '_4conv1fc-giou'
+_MMSEG = 'mmseg::convnext/convnext-{}_upernet_8xb2-amp-160k_ade20k-512x512.py'
+
+
+@pytest.mark.parametrize('ours,theirs', [
+    ('det/convnext_t_maskrcnn_3x', _MMDET.format('mask-rcnn', 't', '')),
+    ('det/convnext_t_cascade_maskrcnn_3x', _MMDET.format(_CASCADE, 't', _GIOU)),
+    ('det/convnext_s_cascade_maskrcnn_3x', _MMDET.format(_CASCADE, 's', _GIOU)),
+    ('seg/convnext_t_upernet', _MMSEG.format('tiny')),
+    ('seg/convnext_s_upernet', _MMSEG.format('small')),
+    ('seg/convnext_b_upernet', _MMSEG.format('base')),
+])
+def test_convnext_recipes_are_the_libraries(tmp_path, ours, theirs):
+    """Our ConvNeXt configs swap the backbone and the lr-decay constructor;
+    the optimizer, its decay settings and the drop path stay the official ones
+    that mmdet and mmseg ship."""
+    from mmengine.config import Config
+    ref_file = tmp_path / 'reference.py'
+    ref_file.write_text(f'_base_ = {theirs!r}\n')
+    mine = Config.fromfile(str(ROOT / 'configs' / f'{ours}.py'))
+    ref = Config.fromfile(str(ref_file))
+    assert mine.optim_wrapper.optimizer == ref.optim_wrapper.optimizer
+    assert dict(mine.optim_wrapper.paramwise_cfg) == dict(ref.optim_wrapper.paramwise_cfg)
+    assert mine.model.backbone.drop_path_rate == ref.model.backbone.drop_path_rate

@@ -1,7 +1,7 @@
 # UPerNet on ADE20K 512x512, 160k iterations, with ConvNeXt-S: ConvNeXt paper,
 # Table 4: 82 M parameters, 1027 G FLOPs, mIoU 48.7 (single scale).
 # Recipe of mmseg's ConvNeXt config (the official one): AdamW lr 1e-4, weight
-# decay 0.05, stage-wise lr decay 0.9, drop path 0.3, batch 16. mmseg trains it
+# decay 0.05, stage-wise lr decay 0.9 (num_layers 12), drop path 0.3, batch 16. mmseg trains it
 # with AMP; on a GPU add --amp.
 _base_ = 'mmseg::convnext/convnext-small_upernet_8xb2-amp-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmplug'], allow_failed_imports=False)
@@ -21,4 +21,4 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='LayerDecayOptimizerConstructor',
-    paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', num_layers=6))
+    paramwise_cfg=dict(decay_rate=0.9, decay_type='stage_wise', num_layers=12))
