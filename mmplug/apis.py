@@ -146,6 +146,30 @@ def wrap_tta(cfg: Config) -> None:
     cfg.test_dataloader.dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
 
 
+def end_distributed() -> None:
+    """End a distributed run once its work is done: destroy the process group,
+    flush the logs, and leave without running C++ static destructors.
+
+    With gloo on the CPU, a rank sometimes aborts at interpreter exit, after
+    everything has been written ("terminate called without an active
+    exception", no Python frame; measured in about 1 of 10 two-process runs,
+    also before mmplug's third backbone family). ``destroy_process_group``
+    alone does not stop it, so a distributed process ends with ``os._exit``.
+    A non-distributed run returns normally.
+    """
+    import logging
+    import sys
+
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def build_runner(cfg: Config) -> Runner:
     """The config's runner (``runner_type`` if it names one)."""
     if 'runner_type' in cfg:

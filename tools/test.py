@@ -13,6 +13,7 @@ from mmplug.apis import (
     build_runner,
     check_data,
     enable_visualization,
+    end_distributed,
     load_config,
     wrap_tta,
 )
@@ -53,6 +54,7 @@ def main() -> None:
             from mmengine.evaluator import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
     runner.test()
+    end_distributed()
 
 
 if __name__ == '__main__':

@@ -10,7 +10,13 @@ import argparse
 import torch
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import add_common_args, build_runner, check_data, load_config
+from mmplug.apis import (
+    add_common_args,
+    build_runner,
+    check_data,
+    end_distributed,
+    load_config,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,6 +53,7 @@ def main() -> None:
     check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
                ['train_dataloader'])
     build_runner(cfg).train()
+    end_distributed()
 
 
 if __name__ == '__main__':
