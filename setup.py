@@ -23,7 +23,7 @@ extras = {
     # mmseg.models imports ftfy and regex without declaring them
     'seg': ['mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex'],
     'cls': ['mmpretrain>=1.0.0,<1.3.0'],
-    'tests': ['pytest', 'timm>=1.0.16'],
+    'tests': ['pytest', 'timm>=1.0.16', 'onnx', 'onnxruntime'],
 }
 extras['all'] = sorted({r for v in extras.values() for r in v})
 

@@ -53,6 +53,17 @@ def _registry(cfg: Config, name: str):
     return getattr(importlib.import_module(f'{cfg.default_scope}.registry'), name)
 
 
+def drop_pretrained(model: dict) -> None:
+    """Set the backbone's ``init_cfg`` to None in a model config, also inside
+    the ``module`` of ``mmplug.Refocus``/``mmplug.Deployed`` wrappers."""
+    while 'module' in model:
+        model = model['module']
+    backbone = model['backbone']
+    while 'module' in backbone:
+        backbone = backbone['module']
+    backbone['init_cfg'] = None
+
+
 def build_model(config: Union[str, os.PathLike], pretrained: bool = False):
     """The model of a config file, built in its library's scope; the
     backbone's pretrained weights are left out (no download) unless asked for.
@@ -64,7 +75,7 @@ def build_model(config: Union[str, os.PathLike], pretrained: bool = False):
     from mmengine.registry import init_default_scope
     cfg = Config.fromfile(str(config))
     if not pretrained:
-        cfg.model.backbone.init_cfg = None
+        drop_pretrained(cfg.model)
     init_default_scope(cfg.default_scope)
     return _registry(cfg, 'MODELS').build(cfg.model)
 

@@ -51,4 +51,5 @@ PAPER_PARAMS: Dict[str, Claim] = {
 }
 
 #: Downstream configs that no paper reports (so nothing to compare with).
-NOT_IN_A_PAPER = ('det/inceptionnext_t_maskrcnn', )
+NOT_IN_A_PAPER = ('det/inceptionnext_t_maskrcnn', 'det/refconv_r50_maskrcnn',
+                  'det/fasternet_s_refconv_maskrcnn')

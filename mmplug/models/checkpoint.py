@@ -25,6 +25,11 @@ class CheckpointMismatchError(ValueError):
     """A checkpoint does not fit the model it is loaded into."""
 
 
+#: The learnable maps of RefConv layers: a plain model's checkpoint lacks
+#: them, and they keep their start (zero: the refocused model is the plain one).
+REFOCUS_MAP_KEYS = r'(.*\.)?convmap\.weight$'
+
+
 @dataclass
 class LoadReport:
     """What :func:`load_pretrained` did with a checkpoint."""
@@ -75,7 +80,8 @@ def load_state_dict_checked(model: nn.Module,
         state_dict: Tensors keyed as in ``model.state_dict()``.
         optional: Regexes (matched at the start of a key) of keys that the
             file may lack (they keep their initial values) or the model may
-            not use. A classification head (``head.``) may always be unused.
+            not use. A classification head (``head.``) may always be unused,
+            and RefConv maps (``convmap.weight``) may always be missing.
         source: Name of the file, for messages.
 
     Returns:
@@ -95,14 +101,19 @@ def load_state_dict_checked(model: nn.Module,
             f'network?): {len(shapes)} shape mismatches: {_names(shapes, 10)}')
     missing = [k for k in own if k not in state_dict]
     unused = [k for k in state_dict if k not in own]
-    bad_missing = [k for k in missing if not any(re.match(p, k) for p in optional)]
+    bad_missing = [k for k in missing
+                   if not any(re.match(p, k) for p in (*optional, REFOCUS_MAP_KEYS))]
     bad_unused = [k for k in unused if not any(re.match(p, k) for p in (*optional, r'head\.'))]
     if bad_missing or bad_unused:
+        hint = ''
+        if any(re.match(REFOCUS_MAP_KEYS, k) for k in bad_unused):
+            hint = (' The file has RefConv maps (convmap): build the model with '
+                    "conv_cfg=dict(type='RefConv') to keep them.")
         raise CheckpointMismatchError(
             f'{source} does not fit this {name} (a checkpoint of another '
             f'network or variant?). Missing from the file: '
             f'[{_names(bad_missing)}]; in the file but not in the model: '
-            f'[{_names(bad_unused)}]')
+            f'[{_names(bad_unused)}].{hint}')
     model.load_state_dict(state_dict, strict=False)
     return LoadReport(loaded=[k for k in state_dict if k in own], missing=missing, unused=unused)
 

@@ -1,16 +1,19 @@
 """Small building blocks shared by every mmplug backbone.
 
 Each piece lives here once: stochastic depth and its schedule, the 1x1-conv
-MLP, padding for patchify layers, and the translation of OpenMMLab's
-``norm_cfg``/``act_cfg`` dicts into plain layer factories, so that blocks take
-callables and never look anything up in a registry themselves.
+MLP, padding for patchify layers, the translation of OpenMMLab's
+``norm_cfg``/``act_cfg``/``conv_cfg`` dicts into plain layer factories (so
+that blocks take callables and never look anything up in a registry
+themselves), and the folds that deploy mode is made of: a norm into the conv
+before or after it, and a per-channel scale into a conv.
 """
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
 NormLayer = Callable[[int], nn.Module]
@@ -135,6 +138,12 @@ class ConvMlp(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc2(self.act(self.norm(self.fc1(x))))
 
+    def switch_to_deploy(self) -> None:
+        """Fold a BatchNorm of the hidden layer into ``fc1``."""
+        if isinstance(self.norm, _BatchNorm):
+            fuse_conv_norm(self.fc1, self.norm)
+            self.norm = nn.Identity()
+
 
 class Stage(nn.Module):
     """One backbone stage: an optional downsampling layer, then blocks.
@@ -168,3 +177,144 @@ class Stage(nn.Module):
                 x = checkpoint(block, x, use_reentrant=False)
             return x
         return self.blocks(x)
+
+
+# ------------------------------------------------------------- conv layers
+def is_spatial_conv(module: nn.Module) -> bool:
+    """Whether ``module`` is a 2-D convolution with a kernel larger than 1x1
+    (the convolutions that RefConv and ``conv_cfg`` apply to)."""
+    return isinstance(module, nn.Conv2d) and max(module.kernel_size) > 1
+
+
+def rebuild_spatial_convs(module: nn.Module, conv_cfg: dict) -> int:
+    """Replace every spatial conv of ``module`` (see :func:`is_spatial_conv`)
+    by a fresh layer built from ``conv_cfg`` through mmcv's
+    ``build_conv_layer`` with the same arguments, e.g.
+    ``dict(type='RefConv')``. Used by the backbones' ``conv_cfg`` argument at
+    construction, before any weight is initialised or loaded.
+
+    Returns:
+        The number of convolutions replaced.
+    """
+    count = 0
+    for parent in list(module.modules()):
+        for name, conv in list(parent.named_children()):
+            if not is_spatial_conv(conv):
+                continue
+            new = build_conv_layer(
+                conv_cfg, conv.in_channels, conv.out_channels, conv.kernel_size,
+                stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+                groups=conv.groups, bias=conv.bias is not None)
+            setattr(parent, name, new)
+            count += 1
+    return count
+
+
+# ------------------------------------------------------------------- folds
+def as_plain_conv(conv: nn.Conv2d) -> nn.Conv2d:
+    """``conv`` with one ``weight`` parameter: a re-parameterized conv
+    (RefConv) is switched to its deploy form first."""
+    switch = getattr(conv, 'switch_to_deploy', None)
+    if switch is not None:
+        switch()
+    if not isinstance(conv, nn.Conv2d) or not isinstance(conv.weight, nn.Parameter):
+        raise TypeError(f'cannot fold into {type(conv).__name__}: not a plain conv')
+    return conv
+
+
+def batch_norm_affine(norm: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``(scale, shift)`` with ``norm(x) == x * scale + shift`` per channel, in
+    eval mode (running statistics)."""
+    if norm.running_var is None:
+        raise ValueError(f'{type(norm).__name__} without running statistics cannot be '
+                         f'folded (track_running_stats=False)')
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    shift = -norm.running_mean * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias
+    return scale.detach(), shift.detach()
+
+
+@torch.no_grad()
+def fuse_conv_norm(conv: nn.Conv2d, norm: _BatchNorm) -> nn.Conv2d:
+    """Fold a BatchNorm that follows ``conv`` into its weight and bias, in
+    place; the caller replaces the norm by ``nn.Identity``. Exact in eval
+    mode for any kernel, stride, padding and groups.
+
+    Returns:
+        ``conv``, which now has a bias.
+    """
+    conv = as_plain_conv(conv)
+    scale, shift = batch_norm_affine(norm)
+    bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
+    conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1))
+    conv.bias = nn.Parameter(bias * scale + shift)
+    return conv
+
+
+@torch.no_grad()
+def fold_affine_into_next_conv(scale: torch.Tensor, shift: Optional[torch.Tensor],
+                               conv: nn.Conv2d) -> nn.Conv2d:
+    """Fold ``x * scale + shift`` (per input channel) into the 1x1 conv that
+    follows it, in place. Only a 1x1 conv without padding or groups is
+    exact: a padded or larger kernel would also see the shift where the
+    input is padded.
+
+    Returns:
+        ``conv``, which now has a bias when ``shift`` is given.
+    """
+    conv = as_plain_conv(conv)
+    if max(conv.kernel_size) != 1 or max(conv.padding) != 0 or conv.groups != 1:
+        raise ValueError(f'only a 1x1 conv without padding or groups can absorb the norm '
+                         f'before it, got {conv}')
+    weight = conv.weight
+    if shift is not None:
+        bias = conv.bias if conv.bias is not None else weight.new_zeros(weight.shape[0])
+        conv.bias = nn.Parameter(bias + weight.flatten(1) @ shift)
+    conv.weight = nn.Parameter(weight * scale.view(1, -1, 1, 1))
+    return conv
+
+
+def fold_norm_into_next_conv(norm: nn.Module, conv: nn.Conv2d) -> nn.Module:
+    """Fold what is affine in ``norm`` into the 1x1 ``conv`` after it, with
+    nothing nonlinear between them: all of an eval-mode BatchNorm, or the
+    weight and bias of a :class:`LayerNorm2d`.
+
+    Returns:
+        What takes the norm's place: ``nn.Identity`` for a BatchNorm, the
+        LayerNorm without its affine part, or ``norm`` unchanged when it has
+        nothing to fold.
+    """
+    if isinstance(norm, _BatchNorm):
+        fold_affine_into_next_conv(*batch_norm_affine(norm), conv)
+        return nn.Identity()
+    if isinstance(norm, LayerNorm2d) and norm.weight is not None:
+        fold_affine_into_next_conv(norm.weight.detach(),
+                                   None if norm.bias is None else norm.bias.detach(), conv)
+        norm.weight, norm.bias = None, None
+        norm.elementwise_affine = False
+    return norm
+
+
+@torch.no_grad()
+def scale_conv_output(conv: nn.Conv2d, scale: torch.Tensor) -> nn.Conv2d:
+    """Fold a per-output-channel ``scale`` (a layer scale) into ``conv``, in
+    place."""
+    conv = as_plain_conv(conv)
+    scale = scale.detach()
+    conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1))
+    if conv.bias is not None:
+        conv.bias = nn.Parameter(conv.bias * scale)
+    return conv
+
+
+def fuse_conv_norm_pairs(seq: nn.Sequential) -> None:
+    """In a ``Sequential``, fold each BatchNorm that directly follows a conv
+    into it and leave ``nn.Identity`` in its place (so the other keys keep
+    their indices)."""
+    for i in range(len(seq) - 1):
+        if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], _BatchNorm):
+            fuse_conv_norm(seq[i], seq[i + 1])
+            seq[i + 1] = nn.Identity()

@@ -1,8 +1,12 @@
-"""Parameters, FLOPs and throughput of the backbones of classification
-configs, measured in one process, alternating between models.
+"""Parameters, FLOPs and throughput of the backbones of configs, measured in
+one process, alternating between models.
 
     python tools/analysis/benchmark.py configs/cls/inceptionnext_t_in1k.py \
         configs/cls/inceptionnext_t_light_in1k.py
+    python tools/analysis/benchmark.py configs/cls/fasternet_s_in1k.py --deploy
+
+With ``--deploy`` each backbone is also timed in its deploy form
+(:func:`mmplug.switch_to_deploy`), for inference, which is what it is for.
 
 FLOPs are multiply-accumulates at the input size (mmengine's analysis, the
 way the papers count them). Throughput is images per second of the backbone
@@ -11,13 +15,17 @@ models (this machine is noisy); the table gives the median over rounds and
 the speed relative to the first config.
 """
 import argparse
+import copy
 import statistics
 import time
 
 import torch
 from mmengine.analysis import get_model_complexity_info
 
+from mmplug import switch_to_deploy
 from mmplug.apis import build_model
+
+DEPLOY = ' (deploy)'
 
 
 def throughput(model: torch.nn.Module, x: torch.Tensor, train: bool, iters: int) -> float:
@@ -42,25 +50,31 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--deploy', action='store_true',
+                        help='also time each backbone in its deploy form (inference)')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     models = {}
     for path in args.configs:
-        backbone = build_model(path).backbone.eval()
+        backbone = build_model(path).backbone
+        backbone.eval()  # not chained: mmdet's ResNet.train() returns None
         if args.channels_last:
             backbone = backbone.to(memory_format=torch.channels_last)
         models[path] = backbone
+        if args.deploy:
+            models[path + DEPLOY] = switch_to_deploy(copy.deepcopy(backbone))
     x = torch.randn(args.batch, 3, args.size, args.size)
     if args.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     speeds = {p: {'infer': [], 'train': []} for p in models}
+    modes = {p: ('infer', ) if p.endswith(DEPLOY) else ('infer', 'train') for p in models}
     for path, model in models.items():  # warm-up
-        throughput(model, x, False, 1)
-        throughput(model, x, True, 1)
+        for mode in modes[path]:
+            throughput(model, x, mode == 'train', 1)
     for r in range(args.rounds):
         for path, model in models.items():
-            for mode in ('infer', 'train'):
+            for mode in modes[path]:
                 speeds[path][mode].append(throughput(model, x, mode == 'train', args.iters))
         print(f'round {r + 1}/{args.rounds} done', flush=True)
 
@@ -70,14 +84,23 @@ def main() -> None:
     print('| --- | --- | --- | --- | --- |')
     first = None
     for path, model in models.items():
-        info = get_model_complexity_info(model.eval(), (3, args.size, args.size),
+        model.eval()
+        info = get_model_complexity_info(model, (3, args.size, args.size),
                                          show_table=False,
                                          show_arch=False)
         infer = statistics.median(speeds[path]['infer'])
-        train = statistics.median(speeds[path]['train'])
-        first = first or (infer, train)
+        first = first or (infer, statistics.median(speeds[path]['train']))
+        if 'train' in modes[path]:
+            train = statistics.median(speeds[path]['train'])
+            train = f'{train:.1f} ({train / first[1]:.2f}x)'
+        else:
+            train = '-'
+        vs = ''
+        if path.endswith(DEPLOY):
+            vs = f'; {infer / statistics.median(speeds[path[:-len(DEPLOY)]]["infer"]):.2f}x ' \
+                 'the training form'
         print(f'| {path} | {info["params"] / 1e6:.2f} | {info["flops"] / 1e9:.2f} | '
-              f'{infer:.1f} ({infer / first[0]:.2f}x) | {train:.1f} ({train / first[1]:.2f}x) |')
+              f'{infer:.1f} ({infer / first[0]:.2f}x{vs}) | {train} |')
 
 
 if __name__ == '__main__':

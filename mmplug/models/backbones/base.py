@@ -14,7 +14,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import pad_to_multiple
+from ..layers import fuse_conv_norm_pairs, pad_to_multiple, rebuild_spatial_convs
 
 
 class ShapeSpec(NamedTuple):
@@ -101,6 +101,13 @@ class BaseBackbone(BaseModule):
         self.frozen_stages = self._frozen_stages_arg
         self._freeze_stages()
 
+    def _apply_conv_cfg(self, conv_cfg: Optional[dict]) -> None:
+        """Rebuild every spatial conv (kernel > 1) from ``conv_cfg`` (e.g.
+        ``dict(type='RefConv')``); None keeps ``nn.Conv2d``. Call before
+        :meth:`_init_outputs`, so that frozen stages freeze the new layers."""
+        if conv_cfg is not None:
+            rebuild_spatial_convs(self, conv_cfg)
+
     def _init_out_norms(self, make_norm: Optional[Callable[[int], nn.Module]]) -> None:
         """Put ``make_norm(i)`` on each output level ``i``, as ``norm{i}``;
         None puts none. Call after :meth:`_init_outputs`."""
@@ -175,6 +182,16 @@ class BaseBackbone(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
+
+    # --------------------------------------------------------------- deploy
+    def switch_to_deploy(self) -> None:
+        """Fold each BatchNorm that follows a conv in the stem and the
+        downsampling layers (the blocks fold themselves). A norm *before* a
+        downsampling conv stays: the input is zero-padded to the stride
+        before it, so folding it would change the padded border."""
+        for part in [self.stem] + [stage.downsample for stage in self.stages]:
+            if isinstance(part, nn.Sequential):
+                fuse_conv_norm_pairs(part)
 
     # -------------------------------------------------------------- weights
     @staticmethod

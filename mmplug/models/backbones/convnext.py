@@ -42,6 +42,8 @@ class ConvNeXt(MetaNeXt):
         out_norm_cfg: Norm on each output, as the official detection and
             segmentation backbone (channels-first LayerNorm); None for none
             (classification, where the head normalises the pooled feature).
+        conv_cfg: Layer of every spatial conv, e.g. ``dict(type='RefConv')``;
+            None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
         init_cfg: mmengine init config; ``dict(type='Pretrained',
             checkpoint=...)`` reads official, mmpretrain, timm and mmplug
@@ -61,13 +63,14 @@ class ConvNeXt(MetaNeXt):
                  norm_cfg: dict = dict(type='LN2d', eps=1e-6),
                  act_cfg: dict = dict(type='GELU'),
                  out_norm_cfg: Optional[dict] = dict(type='LN2d', eps=1e-6),
+                 conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
                      type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
         self.kernel_size = kernel_size
         super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval,
                          drop_path_rate, layer_scale_init_value, mlp_ratios, norm_cfg, act_cfg,
-                         out_norm_cfg, with_cp, init_cfg)
+                         out_norm_cfg, conv_cfg, with_cp, init_cfg)
 
     def make_token_mixer(self, channels: int) -> nn.Module:
         k = self.kernel_size

@@ -12,10 +12,19 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
-from ..layers import DropPath, Stage, act_factory, drop_path_rates, norm_factory
+from ..layers import (
+    DropPath,
+    Stage,
+    act_factory,
+    drop_path_rates,
+    fold_norm_into_next_conv,
+    fuse_conv_norm,
+    norm_factory,
+)
 from .base import BaseBackbone, ShapeSpec
 
 
@@ -46,6 +55,12 @@ class ConvNormAct(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.norm(self.conv(x)))
+
+    def switch_to_deploy(self) -> None:
+        """Fold a BatchNorm into the conv."""
+        if isinstance(self.norm, _BatchNorm):
+            fuse_conv_norm(self.conv, self.norm)
+            self.norm = nn.Identity()
 
 
 class SqueezeExcite(nn.Module):
@@ -166,6 +181,15 @@ class IRMB(nn.Module):
         x = self.proj(x + y if self.has_skip else y)
         return shortcut + self.drop_path(x) if self.has_skip else x
 
+    def switch_to_deploy(self) -> None:
+        """Fold the BatchNorms of the convs, and, in a block without
+        attention, the input norm into the 1x1 expansion (``v``)."""
+        for part in (getattr(self, 'qk', None), self.v, self.conv_local, self.proj):
+            if isinstance(part, ConvNormAct):
+                part.switch_to_deploy()
+        if self.head_dim is None and isinstance(self.v, ConvNormAct):
+            self.norm = fold_norm_into_next_conv(self.norm, self.v.conv)
+
 
 @register(MODELS)
 class EMO(BaseBackbone):
@@ -198,6 +222,8 @@ class EMO(BaseBackbone):
         out_norm: Put a norm (that stage's ``norm_cfgs`` entry) on each
             output; the official classifier has one on the last stage, the
             downstream models none.
+        conv_cfg: Layer of every spatial conv (stem, depthwise), e.g.
+            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
         init_cfg: mmengine init config; ``dict(type='Pretrained',
             checkpoint=...)`` reads official and mmplug checkpoints; None
@@ -225,6 +251,7 @@ class EMO(BaseBackbone):
                  act_cfgs: Sequence[dict] = (dict(type='SiLU'), ) * 2 + (dict(type='GELU'), ) * 2,
                  conv_norm_cfg: dict = dict(type='BN', eps=1e-6),
                  out_norm: bool = False,
+                 conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
@@ -260,6 +287,7 @@ class EMO(BaseBackbone):
                     se_ratio=se_ratios[i], has_skip=not first, drop_path=rate))
                 prev = channels[i]
             self.stages.append(Stage(blocks, None, with_cp=with_cp))
+        self._apply_conv_cfg(conv_cfg)
         levels = [ShapeSpec(stem_channels, 2)] + [
             ShapeSpec(c, 2**(i + 2)) for i, c in enumerate(channels)]
         self._init_outputs(levels)

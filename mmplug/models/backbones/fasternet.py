@@ -20,6 +20,7 @@ from ..layers import (
     act_factory,
     drop_path_rates,
     norm_factory,
+    scale_conv_output,
 )
 from .base import BaseBackbone, ShapeSpec
 
@@ -28,10 +29,11 @@ class PartialConv(nn.Module):
     """A k x k conv on the first ``channels // n_div`` channels; the others
     pass through untouched.
 
-    Two equivalent forwards: split-and-concatenate, which autograd needs, and
-    "slicing", which writes the conv result into a copy of the input and is
-    used for inference without gradients. Neither modifies its input, which
-    the block still needs for its residual.
+    Two equivalent forwards: split-and-concatenate, for training, and
+    "slicing", which writes the conv result into a copy of the input: the
+    official inference form, used without gradients and always after
+    :meth:`switch_to_deploy`. Neither modifies its input, which the block
+    still needs for its residual.
 
     Args:
         channels: Input and output channels.
@@ -48,11 +50,16 @@ class PartialConv(nn.Module):
         self.untouched_channels = channels - self.conv_channels
         self.conv = nn.Conv2d(self.conv_channels, self.conv_channels, kernel_size,
                               1, kernel_size // 2, bias=False)
+        self.deploy = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or torch.is_grad_enabled():
+        if not self.deploy and (self.training or torch.is_grad_enabled()):
             return self.forward_split_cat(x)
         return self.forward_slicing(x)
+
+    def switch_to_deploy(self) -> None:
+        """Use the inference form (slicing) from now on."""
+        self.deploy = True
 
     def forward_split_cat(self, x: torch.Tensor) -> torch.Tensor:
         x1, x2 = torch.split(x, [self.conv_channels, self.untouched_channels], dim=1)
@@ -94,6 +101,15 @@ class FasterNetBlock(nn.Module):
             y = y * self.gamma.view(1, -1, 1, 1)
         return x + self.drop_path(y)
 
+    def switch_to_deploy(self) -> None:
+        """PConv to its inference form, the MLP's BatchNorm into ``fc1``, the
+        layer scale into ``fc2``."""
+        self.token_mixer.switch_to_deploy()
+        self.mlp.switch_to_deploy()
+        if self.gamma is not None:
+            scale_conv_output(self.mlp.fc2, self.gamma)
+            self.gamma = None
+
 
 @register(MODELS)
 class FasterNet(BaseBackbone):
@@ -115,6 +131,8 @@ class FasterNet(BaseBackbone):
             ReLU for the others).
         out_norm: Put a norm (``norm_cfg``) on each output, as the official
             detection backbone does; classification leaves it off.
+        conv_cfg: Layer of every spatial conv (PConv, stem, merging), e.g.
+            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
         init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
             checkpoint='fasternet_s.pth')`` for an official, timm or mmplug
@@ -136,6 +154,7 @@ class FasterNet(BaseBackbone):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: Optional[dict] = None,
                  out_norm: bool = True,
+                 conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
                      type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
@@ -159,6 +178,7 @@ class FasterNet(BaseBackbone):
                                act_layer, norm_layer) for rate in rates
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
+        self._apply_conv_cfg(conv_cfg)
         self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
         self._init_out_norms((lambda i: norm_layer(channels[i])) if out_norm else None)
 

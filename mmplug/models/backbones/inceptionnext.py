@@ -73,6 +73,8 @@ class InceptionNeXt(MetaNeXt):
         out_norm_cfg: The extra norm on each output that the authors used
             for segmentation (BN; ``dict(type='SyncBN')`` in their configs),
             or None for none (classification).
+        conv_cfg: Layer of every spatial conv, e.g. ``dict(type='RefConv')``;
+            None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
         init_cfg: mmengine init config; ``dict(type='Pretrained',
             checkpoint=...)`` reads official, timm and mmplug checkpoints.
@@ -93,6 +95,7 @@ class InceptionNeXt(MetaNeXt):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='GELU'),
                  out_norm_cfg: Optional[dict] = dict(type='BN'),
+                 conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
                      type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
@@ -102,7 +105,7 @@ class InceptionNeXt(MetaNeXt):
         self.branch_ratio = branch_ratio or settings['branch_ratio']
         super().__init__(settings, in_channels, out_indices, frozen_stages, norm_eval,
                          drop_path_rate, layer_scale_init_value, mlp_ratios, norm_cfg, act_cfg,
-                         out_norm_cfg, with_cp, init_cfg)
+                         out_norm_cfg, conv_cfg, with_cp, init_cfg)
 
     def make_token_mixer(self, channels: int) -> nn.Module:
         return InceptionDWConv2d(channels, self.square_kernel_size, self.band_kernel_size,

@@ -21,7 +21,9 @@ from ..layers import (
     Stage,
     act_factory,
     drop_path_rates,
+    fold_norm_into_next_conv,
     norm_factory,
+    scale_conv_output,
 )
 from .base import BaseBackbone, ShapeSpec
 
@@ -61,6 +63,14 @@ class MetaNeXtBlock(nn.Module):
             y = y * self.gamma.view(1, -1, 1, 1)
         return x + self.drop_path(y)
 
+    def switch_to_deploy(self) -> None:
+        """The norm into ``mlp.fc1`` (all of a BatchNorm, the affine part of a
+        LayerNorm), the layer scale into ``mlp.fc2``."""
+        self.norm = fold_norm_into_next_conv(self.norm, self.mlp.fc1)
+        if self.gamma is not None:
+            scale_conv_output(self.mlp.fc2, self.gamma)
+            self.gamma = None
+
 
 class MetaNeXt(BaseBackbone):
     """Four-stage MetaNeXt backbone with outputs at strides 4, 8, 16 and 32:
@@ -82,6 +92,8 @@ class MetaNeXt(BaseBackbone):
         norm_cfg: Norm of the stem, the downsampling layers and the blocks.
         act_cfg: Activation of the MLPs.
         out_norm_cfg: Norm put on each output (``norm{i}``), or None for none.
+        conv_cfg: Layer of every spatial conv (mixer, stem, downsampling), e.g.
+            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
         init_cfg: mmengine init config.
     """
@@ -100,6 +112,7 @@ class MetaNeXt(BaseBackbone):
                  norm_cfg: dict,
                  act_cfg: dict,
                  out_norm_cfg: Optional[dict],
+                 conv_cfg: Optional[dict],
                  with_cp: bool,
                  init_cfg: Optional[Union[dict, list]]):
         super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
@@ -124,6 +137,7 @@ class MetaNeXt(BaseBackbone):
                 for rate in rates
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
+        self._apply_conv_cfg(conv_cfg)
         self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
         out_norm = norm_factory(out_norm_cfg) if out_norm_cfg is not None else None
         self._init_out_norms((lambda i: out_norm(channels[i])) if out_norm else None)

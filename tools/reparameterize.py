@@ -1,0 +1,114 @@
+"""Fold a trained model into its deploy form: RefConv layers become plain
+convs, BatchNorms and layer scales fold into convs, PConv takes its inference
+form (:func:`mmplug.switch_to_deploy`).
+
+    python tools/reparameterize.py CONFIG CHECKPOINT OUT_DIR
+
+writes ``OUT_DIR/<config>_deploy.pth`` and ``OUT_DIR/<config>_deploy.py``, a
+config that builds the deploy model directly, so that
+
+    python tools/test.py OUT_DIR/<config>_deploy.py OUT_DIR/<config>_deploy.pth
+
+gives the metrics of the training form. Before writing, the features
+(backbone and neck) of both forms are compared on a random image.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner.checkpoint import CheckpointLoader
+
+import mmplug  # noqa: F401  (shims and registration)
+from mmplug.apis import SCOPES, drop_pretrained
+from mmplug.models.checkpoint import unwrap_state_dict
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='the training config')
+    parser.add_argument('checkpoint', help='a checkpoint of that config')
+    parser.add_argument('out_dir', help='folder for the deploy checkpoint and config')
+    parser.add_argument('--shape', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
+                        help='size of the random image of the check (default 224 224)')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest relative difference of the features allowed')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, as key=value')
+    return parser.parse_args()
+
+
+def features(model: torch.nn.Module, x: torch.Tensor) -> list:
+    """The backbone (and neck) outputs of an OpenMMLab model, flattened."""
+    out = model.extract_feat(x) if hasattr(model, 'extract_feat') else model(x)
+    out = out if isinstance(out, (tuple, list)) else (out, )
+    return [t for t in out if isinstance(t, torch.Tensor)]
+
+
+def n_tensors(model: torch.nn.Module) -> int:
+    return sum(t.numel() for t in model.state_dict().values())
+
+
+def main() -> None:
+    args = parse_args()
+    for path in (args.config, args.checkpoint):
+        if '://' not in path and not osp.isfile(path):
+            raise SystemExit(f'{path!r} not found')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if cfg.get('default_scope') not in SCOPES:
+        raise SystemExit(f'{args.config}: default_scope is {cfg.get("default_scope")!r}; '
+                         f'expected one of {", ".join(SCOPES)}')
+    drop_pretrained(cfg.model)  # the checkpoint holds every weight
+    init_default_scope(cfg.default_scope)
+    from mmengine.registry import MODELS
+    model = MODELS.build(cfg.model)
+
+    checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
+    state_dict = unwrap_state_dict(checkpoint)
+    result = model.load_state_dict(state_dict, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise SystemExit(f'{args.checkpoint} does not fit the model of {args.config}: '
+                         f'missing {result.missing_keys[:20]}, '
+                         f'unexpected {result.unexpected_keys[:20]}')
+
+    model.eval()
+    x = torch.randn(1, 3, *args.shape, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = features(model, x)
+    n_before = sum(p.numel() for p in model.parameters()), n_tensors(model)
+    mmplug.switch_to_deploy(model)
+    with torch.no_grad():
+        after = features(model, x)
+    n_after = sum(p.numel() for p in model.parameters()), n_tensors(model)
+    worst = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
+                for a, b in zip(after, before))
+    print(f'parameters {n_before[0]:,} -> {n_after[0]:,}; parameters and buffers '
+          f'{n_before[1]:,} -> {n_after[1]:,}')
+    print(f'features of the two forms on a random {args.shape[0]}x{args.shape[1]} image: '
+          f'largest relative difference {worst:.2e}')
+    if worst > args.tolerance:
+        raise SystemExit(f'the deploy form differs by {worst:.2e} (> {args.tolerance}); '
+                         f'nothing written')
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    name = osp.splitext(osp.basename(args.config))[0] + '_deploy'
+    meta = dict(checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {})
+    meta.update(mmplug_deploy=True, source_checkpoint=args.checkpoint)
+    ckpt_path = osp.join(args.out_dir, f'{name}.pth')
+    torch.save({'meta': meta, 'state_dict': model.state_dict()}, ckpt_path)
+
+    cfg.model = dict(type='mmplug.Deployed', module=cfg.model.to_dict())
+    imports = list(cfg.get('custom_imports', {}).get('imports', []))
+    if 'mmplug' not in imports:
+        cfg.custom_imports = dict(imports=imports + ['mmplug'], allow_failed_imports=False)
+    cfg_path = osp.join(args.out_dir, f'{name}.py')
+    cfg.dump(cfg_path)
+    print(f'wrote {ckpt_path} and {cfg_path}')
+
+
+if __name__ == '__main__':
+    main()
