@@ -1,9 +1,9 @@
 # Mask R-CNN 1x on COCO with mmdet's ResNet-50, refocused: every spatial conv
 # of the backbone (the 7x7 stem and the 3x3 convs) becomes a RefConv whose
 # frozen base is the ImageNet weight and whose map starts at zero, so
-# training starts from exactly the pretrained detector's backbone. NOT a
-# paper model: the RefConv paper reports no Mask R-CNN figure; compare with
-# mmdet's mask-rcnn_r50_fpn_1x_coco (box AP 38.2, mask AP 34.7).
+# training starts from exactly the pretrained ResNet-50.
+# NOT a paper model: the RefConv paper reports no Mask R-CNN figure; the
+# baseline is mmdet's mask-rcnn_r50_fpn_1x_coco.
 # After training, tools/reparameterize.py folds it into a plain ResNet-50.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmplug'], allow_failed_imports=False)

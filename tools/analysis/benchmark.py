@@ -16,11 +16,13 @@ the speed relative to the first config.
 """
 import argparse
 import copy
+import logging
 import statistics
 import time
 
 import torch
 from mmengine.analysis import get_model_complexity_info
+from mmengine.logging import MMLogger
 
 from mmplug import switch_to_deploy
 from mmplug.apis import build_model
@@ -85,9 +87,12 @@ def main() -> None:
     first = None
     for path, model in models.items():
         model.eval()
+        logger = MMLogger.get_current_instance()
+        level, _ = logger.level, logger.setLevel(logging.ERROR)  # "unsupported op" notes
         info = get_model_complexity_info(model, (3, args.size, args.size),
                                          show_table=False,
                                          show_arch=False)
+        logger.setLevel(level)
         infer = statistics.median(speeds[path]['infer'])
         first = first or (infer, statistics.median(speeds[path]['train']))
         if 'train' in modes[path]:
