@@ -1,7 +1,10 @@
 """Time the two equivalent ConvNeXt block forms on this CPU: permute +
 LayerNorm + Linear MLP (the official form) against channels-first LayerNorm +
 1x1-conv MLP on NCHW (mmplug's MetaNeXtBlock). Prints milliseconds per call,
-median of repeats, alternating, at two stage shapes of ConvNeXt-T.
+median of repeats, alternating, at two stage shapes of ConvNeXt-T. Then times
+the channels-first LayerNorm with and without its affine part in inference,
+which decides whether deploy mode folds that part into the next conv (it
+does not: without it the norm is slower on this CPU).
 
     python tools/analysis/block_forms.py
 """
@@ -72,6 +75,18 @@ def main() -> None:
                 lin, conv = (statistics.median(times[k]) * 1e3 for k in ('linear', 'conv'))
                 print(f'C={c} {hw}x{hw} channels_last={channels_last} train={train}: '
                       f'linear {lin:.1f} ms, conv {conv:.1f} ms, conv/linear {conv / lin:.2f}')
+
+    for c, hw in ((96, 56), (384, 14)):
+        x = torch.randn(8, c, hw, hw)
+        norms = {'affine': LayerNorm2d(c), 'no affine': LayerNorm2d(c, elementwise_affine=False)}
+        times = {k: [] for k in norms}
+        for i in range(30):
+            for k, m in norms.items():
+                if i >= 5:
+                    times[k].append(timed(m, x, False))
+        with_, without = (statistics.median(times[k]) * 1e3 for k in norms)
+        print(f'LayerNorm2d C={c} {hw}x{hw} inference: with affine {with_:.2f} ms, '
+              f'without {without:.2f} ms')
 
 
 if __name__ == '__main__':

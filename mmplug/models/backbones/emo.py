@@ -183,7 +183,7 @@ class IRMB(nn.Module):
 
     def switch_to_deploy(self) -> None:
         """Fold the BatchNorms of the convs, and, in a block without
-        attention, the input norm into the 1x1 expansion (``v``)."""
+        attention, an input BatchNorm into the 1x1 expansion (``v``)."""
         for part in (getattr(self, 'qk', None), self.v, self.conv_local, self.proj):
             if isinstance(part, ConvNormAct):
                 part.switch_to_deploy()

@@ -64,8 +64,8 @@ class MetaNeXtBlock(nn.Module):
         return x + self.drop_path(y)
 
     def switch_to_deploy(self) -> None:
-        """The norm into ``mlp.fc1`` (all of a BatchNorm, the affine part of a
-        LayerNorm), the layer scale into ``mlp.fc2``."""
+        """A BatchNorm into ``mlp.fc1`` (InceptionNeXt; ConvNeXt's LayerNorm
+        stays), the layer scale into ``mlp.fc2``."""
         self.norm = fold_norm_into_next_conv(self.norm, self.mlp.fc1)
         if self.gamma is not None:
             scale_conv_output(self.mlp.fc2, self.gamma)
