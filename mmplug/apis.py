@@ -64,20 +64,36 @@ def drop_pretrained(model: dict) -> None:
     backbone['init_cfg'] = None
 
 
-def build_model(config: Union[str, os.PathLike], pretrained: bool = False):
-    """The model of a config file, built in its library's scope; the
-    backbone's pretrained weights are left out (no download) unless asked for.
+def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = False):
+    """The model of a config, built in its library's scope; the backbone's
+    pretrained weights are left out (no download) unless asked for.
 
     Args:
-        config: Path of the config file.
+        config: Path of the config file, or a loaded config (left unchanged).
         pretrained: Keep the backbone's ``init_cfg``.
     """
     from mmengine.registry import init_default_scope
-    cfg = Config.fromfile(str(config))
+    cfg = copy.deepcopy(config) if isinstance(config, Config) else Config.fromfile(str(config))
     if not pretrained:
         drop_pretrained(cfg.model)
     init_default_scope(cfg.default_scope)
     return _registry(cfg, 'MODELS').build(cfg.model)
+
+
+def load_checkpoint_exactly(model, checkpoint: dict, source: str) -> None:
+    """Load a whole-model checkpoint (the object read from file ``source``)
+    that must fit ``model`` key for key, as the deploy tools need: no key may
+    be missing or left unused.
+
+    Raises:
+        SystemExit: naming the missing and unused keys.
+    """
+    from .models.checkpoint import unwrap_state_dict
+    result = model.load_state_dict(unwrap_state_dict(checkpoint), strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise SystemExit(f'{source} does not fit the {type(model).__name__} of the config: '
+                         f'missing {result.missing_keys[:20]}, '
+                         f'unexpected {result.unexpected_keys[:20]}')
 
 
 def _dataset_cfgs(dataset: dict) -> List[dict]:

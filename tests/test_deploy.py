@@ -17,7 +17,7 @@ from mmplug import EMO, ConvNeXt, FasterNet, InceptionNeXt, RefConv, switch_to_d
 from mmplug.models.layers import (
     LayerNorm2d,
     fold_norm_into_next_conv,
-    fuse_conv_norm,
+    fold_norm_into_prev_conv,
     scale_conv_output,
 )
 from tests.helpers import ROOT, build_model, run_tool
@@ -65,7 +65,7 @@ def test_conv_norm_fusion_is_exact_for_any_conv():
         norm = randomize(nn.BatchNorm2d(conv.out_channels))
         x = torch.randn(2, 4, 9, 9)
         expected = norm(conv(x))
-        fuse_conv_norm(conv, norm)
+        assert isinstance(fold_norm_into_prev_conv(conv, norm), nn.Identity)
         torch.testing.assert_close(conv(x), expected, rtol=1e-5, atol=1e-5)
 
 

@@ -18,12 +18,10 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import SCOPES, drop_pretrained
-from mmplug.models.checkpoint import unwrap_state_dict
+from mmplug.apis import SCOPES, build_model, drop_pretrained, load_checkpoint_exactly
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,17 +61,9 @@ def main() -> None:
         raise SystemExit(f'{args.config}: default_scope is {cfg.get("default_scope")!r}; '
                          f'expected one of {", ".join(SCOPES)}')
     drop_pretrained(cfg.model)  # the checkpoint holds every weight
-    init_default_scope(cfg.default_scope)
-    from mmengine.registry import MODELS
-    model = MODELS.build(cfg.model)
-
+    model = build_model(cfg)
     checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
-    state_dict = unwrap_state_dict(checkpoint)
-    result = model.load_state_dict(state_dict, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise SystemExit(f'{args.checkpoint} does not fit the model of {args.config}: '
-                         f'missing {result.missing_keys[:20]}, '
-                         f'unexpected {result.unexpected_keys[:20]}')
+    load_checkpoint_exactly(model, checkpoint, args.checkpoint)
 
     model.eval()
     x = torch.randn(1, 3, *args.shape, generator=torch.Generator().manual_seed(0))
@@ -96,7 +86,7 @@ def main() -> None:
 
     os.makedirs(args.out_dir, exist_ok=True)
     name = osp.splitext(osp.basename(args.config))[0] + '_deploy'
-    meta = dict(checkpoint.get('meta', {}) if isinstance(checkpoint, dict) else {})
+    meta = dict(checkpoint.get('meta', {}))  # a dict: load_checkpoint_exactly checked
     meta.update(mmplug_deploy=True, source_checkpoint=args.checkpoint)
     ckpt_path = osp.join(args.out_dir, f'{name}.pth')
     torch.save({'meta': meta, 'state_dict': model.state_dict()}, ckpt_path)

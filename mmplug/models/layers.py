@@ -140,9 +140,7 @@ class ConvMlp(nn.Module):
 
     def switch_to_deploy(self) -> None:
         """Fold a BatchNorm of the hidden layer into ``fc1``."""
-        if isinstance(self.norm, _BatchNorm):
-            fuse_conv_norm(self.fc1, self.norm)
-            self.norm = nn.Identity()
+        self.norm = fold_norm_into_prev_conv(self.fc1, self.norm)
 
 
 class Stage(nn.Module):
@@ -186,28 +184,35 @@ def is_spatial_conv(module: nn.Module) -> bool:
     return isinstance(module, nn.Conv2d) and max(module.kernel_size) > 1
 
 
-def rebuild_spatial_convs(module: nn.Module, conv_cfg: dict) -> int:
-    """Replace every spatial conv of ``module`` (see :func:`is_spatial_conv`)
-    by a fresh layer built from ``conv_cfg`` through mmcv's
-    ``build_conv_layer`` with the same arguments, e.g.
-    ``dict(type='RefConv')``. Used by the backbones' ``conv_cfg`` argument at
-    construction, before any weight is initialised or loaded.
+def conv_factory(conv_cfg: dict) -> Callable[[nn.Conv2d], nn.Module]:
+    """Turn a ``conv_cfg`` (``dict(type='RefConv')``, ...) into a function
+    that builds, through mmcv's ``build_conv_layer``, a fresh layer with the
+    arguments of a given conv."""
+    def build(conv: nn.Conv2d) -> nn.Module:
+        return build_conv_layer(
+            conv_cfg, conv.in_channels, conv.out_channels, conv.kernel_size,
+            stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+            groups=conv.groups, bias=conv.bias is not None)
+    return build
+
+
+def replace_spatial_convs(module: nn.Module, make: Callable[[nn.Conv2d], nn.Module],
+                          select: Optional[Callable[[str, nn.Conv2d], bool]] = None
+                          ) -> List[str]:
+    """Replace each spatial conv of ``module`` (see :func:`is_spatial_conv`)
+    that ``select(qualified_name, conv)`` accepts (all when None) by
+    ``make(conv)``, in place. The backbones' ``conv_cfg`` and
+    :func:`mmplug.refocus` both go through it.
 
     Returns:
-        The number of convolutions replaced.
+        The qualified names of the replaced convolutions.
     """
-    count = 0
-    for parent in list(module.modules()):
-        for name, conv in list(parent.named_children()):
-            if not is_spatial_conv(conv):
-                continue
-            new = build_conv_layer(
-                conv_cfg, conv.in_channels, conv.out_channels, conv.kernel_size,
-                stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
-                groups=conv.groups, bias=conv.bias is not None)
-            setattr(parent, name, new)
-            count += 1
-    return count
+    chosen = [(name, m) for name, m in module.named_modules()
+              if is_spatial_conv(m) and (select is None or select(name, m))]
+    for name, conv in chosen:
+        parent_name, _, attr = name.rpartition('.')
+        setattr(module.get_submodule(parent_name), attr, make(conv))
+    return [name for name, _ in chosen]
 
 
 # ------------------------------------------------------------------- folds
@@ -238,20 +243,23 @@ def batch_norm_affine(norm: _BatchNorm) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 @torch.no_grad()
-def fuse_conv_norm(conv: nn.Conv2d, norm: _BatchNorm) -> nn.Conv2d:
-    """Fold a BatchNorm that follows ``conv`` into its weight and bias, in
-    place; the caller replaces the norm by ``nn.Identity``. Exact in eval
-    mode for any kernel, stride, padding and groups.
+def fold_norm_into_prev_conv(conv: nn.Conv2d, norm: nn.Module) -> nn.Module:
+    """Fold an eval-mode BatchNorm that follows ``conv`` into its weight and
+    bias, in place (``conv`` then has a bias). Exact for any kernel, stride,
+    padding and groups.
 
     Returns:
-        ``conv``, which now has a bias.
+        What takes the norm's place: ``nn.Identity`` for a BatchNorm,
+        ``norm`` unchanged otherwise.
     """
+    if not isinstance(norm, _BatchNorm):
+        return norm
     conv = as_plain_conv(conv)
     scale, shift = batch_norm_affine(norm)
     bias = conv.bias if conv.bias is not None else torch.zeros_like(scale)
     conv.weight = nn.Parameter(conv.weight * scale.view(-1, 1, 1, 1))
     conv.bias = nn.Parameter(bias * scale + shift)
-    return conv
+    return nn.Identity()
 
 
 @torch.no_grad()
@@ -314,6 +322,5 @@ def fuse_conv_norm_pairs(seq: nn.Sequential) -> None:
     into it and leave ``nn.Identity`` in its place (so the other keys keep
     their indices)."""
     for i in range(len(seq) - 1):
-        if isinstance(seq[i], nn.Conv2d) and isinstance(seq[i + 1], _BatchNorm):
-            fuse_conv_norm(seq[i], seq[i + 1])
-            seq[i + 1] = nn.Identity()
+        if isinstance(seq[i], nn.Conv2d):
+            seq[i + 1] = fold_norm_into_prev_conv(seq[i], seq[i + 1])

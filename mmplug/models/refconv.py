@@ -23,7 +23,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
 from ..registry import MODELS
-from .layers import is_spatial_conv
+from .layers import replace_spatial_convs
 
 MAP_INITS = ('zero', 'random')
 
@@ -180,17 +180,14 @@ def refocus(model: nn.Module, map_kernel_size: int = 3, map_init: str = 'zero',
         ValueError: if no convolution was chosen (a wrong ``include``).
     """
     pattern = re.compile(include) if include is not None else None
-    chosen = [(name, m) for name, m in model.named_modules()
-              if is_spatial_conv(m) and not isinstance(m, RefConv)
-              and (pattern is None or pattern.search(name))]
-    if not chosen:
+    replaced = replace_spatial_convs(
+        model, lambda conv: RefConv.from_conv(conv, map_kernel_size, map_init),
+        lambda name, conv: not isinstance(conv, RefConv)
+        and (pattern is None or bool(pattern.search(name))))
+    if not replaced:
         raise ValueError(f'refocus: no spatial conv of {type(model).__name__} matches '
                          f'include={include!r}')
-    for name, conv in chosen:
-        parent_name, _, attr = name.rpartition('.')
-        parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, attr, RefConv.from_conv(conv, map_kernel_size, map_init))
-    print_log(f'refocus: {len(chosen)} convolutions of {type(model).__name__} are now RefConv '
+    print_log(f'refocus: {len(replaced)} convolutions of {type(model).__name__} are now RefConv '
               f'(map {map_kernel_size}, {map_init} start)', logger='current')
     return model
 

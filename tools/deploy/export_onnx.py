@@ -17,14 +17,11 @@ from typing import List, Tuple
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import drop_pretrained
-from mmplug.models.checkpoint import unwrap_state_dict
+from mmplug.apis import build_model, load_checkpoint_exactly
 
 
 class Features(nn.Module):
@@ -47,20 +44,12 @@ class Features(nn.Module):
 
 def build_features(config: str, checkpoint: str = None, with_neck: bool = False) -> nn.Module:
     """The deploy-form :class:`Features` of a config's model."""
-    cfg = Config.fromfile(config)
-    drop_pretrained(cfg.model)
-    init_default_scope(cfg.default_scope)
-    from mmengine.registry import MODELS
-    model = MODELS.build(cfg.model)
+    model = build_model(config)
     if checkpoint:
         loaded = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
         if loaded.get('meta', {}).get('mmplug_deploy'):  # from tools/reparameterize.py
             mmplug.switch_to_deploy(model)
-        result = model.load_state_dict(unwrap_state_dict(loaded), strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise SystemExit(f'{checkpoint} does not fit the model of {config}: missing '
-                             f'{result.missing_keys[:20]}, unexpected '
-                             f'{result.unexpected_keys[:20]}')
+        load_checkpoint_exactly(model, loaded, checkpoint)
     return mmplug.switch_to_deploy(Features(model, with_neck))
 
 

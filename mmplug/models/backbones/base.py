@@ -14,7 +14,12 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import fuse_conv_norm_pairs, pad_to_multiple, rebuild_spatial_convs
+from ..layers import (
+    conv_factory,
+    fuse_conv_norm_pairs,
+    pad_to_multiple,
+    replace_spatial_convs,
+)
 
 
 class ShapeSpec(NamedTuple):
@@ -106,7 +111,7 @@ class BaseBackbone(BaseModule):
         ``dict(type='RefConv')``); None keeps ``nn.Conv2d``. Call before
         :meth:`_init_outputs`, so that frozen stages freeze the new layers."""
         if conv_cfg is not None:
-            rebuild_spatial_convs(self, conv_cfg)
+            replace_spatial_convs(self, conv_factory(conv_cfg))
 
     def _init_out_norms(self, make_norm: Optional[Callable[[int], nn.Module]]) -> None:
         """Put ``make_norm(i)`` on each output level ``i``, as ``norm{i}``;

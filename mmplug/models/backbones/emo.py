@@ -12,7 +12,6 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
@@ -22,7 +21,7 @@ from ..layers import (
     act_factory,
     drop_path_rates,
     fold_norm_into_next_conv,
-    fuse_conv_norm,
+    fold_norm_into_prev_conv,
     norm_factory,
 )
 from .base import BaseBackbone, ShapeSpec
@@ -58,9 +57,7 @@ class ConvNormAct(nn.Module):
 
     def switch_to_deploy(self) -> None:
         """Fold a BatchNorm into the conv."""
-        if isinstance(self.norm, _BatchNorm):
-            fuse_conv_norm(self.conv, self.norm)
-            self.norm = nn.Identity()
+        self.norm = fold_norm_into_prev_conv(self.conv, self.norm)
 
 
 class SqueezeExcite(nn.Module):
