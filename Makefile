@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.mmplug-stamp
 
-.PHONY: setup demo test lint clean-venv
+.PHONY: setup demo test lint docs-check clean-venv
 
 setup: $(STAMP)
 
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	.venv/bin/ruff check .
+
+# Every command of README.md and docs/ (about an hour on 2 cores; not part of CI).
+docs-check: $(STAMP)
+	$(PY) tools/docs_check.py
 
 clean-venv:
 	rm -rf .venv

@@ -24,6 +24,8 @@ extras = {
     'seg': ['mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex'],
     'cls': ['mmpretrain>=1.0.0,<1.3.0'],
     'tests': ['pytest', 'timm>=1.0.16', 'onnx', 'onnxruntime'],
+    # tools/analysis: timm twins in benchmark.py, plot.py's figure
+    'analysis': ['timm>=1.0.16', 'matplotlib'],
 }
 extras['all'] = sorted({r for v in extras.values() for r in v})
 

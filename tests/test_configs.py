@@ -4,7 +4,7 @@ classifier equal to the official network to the parameter."""
 import pytest
 import timm
 
-from mmplug.claims import NOT_IN_A_PAPER, PAPER_PARAMS
+from mmplug.claims import NOT_IN_A_PAPER, PAPER
 from tests.helpers import ROOT, build_model
 
 DOWNSTREAM = sorted(str(p.relative_to(ROOT / 'configs'))[:-3]
@@ -31,16 +31,16 @@ def n_params(model) -> int:
 
 
 def test_every_downstream_config_has_a_paper_figure_or_says_it_has_none():
-    assert set(DOWNSTREAM) == set(PAPER_PARAMS) | set(NOT_IN_A_PAPER)
+    assert set(DOWNSTREAM) <= set(PAPER) | set(NOT_IN_A_PAPER)
     for name in NOT_IN_A_PAPER:
         assert 'NOT a paper model' in (ROOT / 'configs' / f'{name}.py').read_text()
 
 
-@pytest.mark.parametrize('name', sorted(PAPER_PARAMS))
+@pytest.mark.parametrize('name', sorted(n for n in PAPER if not n.startswith('cls/')))
 def test_downstream_params_match_paper(name):
     model = build_model(ROOT / 'configs' / f'{name}.py')
     millions = n_params(model) / 1e6
-    claim = PAPER_PARAMS[name]
+    claim = PAPER[name]
     assert abs(millions / claim.params_m - 1) < 0.02, (millions, claim)
 
 

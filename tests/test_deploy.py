@@ -18,6 +18,7 @@ from mmplug.models.layers import (
     LayerNorm2d,
     fold_norm_into_next_conv,
     fold_norm_into_prev_conv,
+    fused_conv,
     scale_conv_output,
 )
 from tests.helpers import ROOT, build_model, run_tool
@@ -92,6 +93,58 @@ def test_layer_scale_folds_into_the_conv():
     expected = conv(x) * gamma.view(1, -1, 1, 1)
     scale_conv_output(conv, gamma)
     torch.testing.assert_close(conv(x), expected)
+
+
+@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
+@pytest.mark.parametrize('act', [None, nn.ReLU(), nn.GELU(), nn.GELU(approximate='tanh'),
+                                 nn.SiLU(), nn.Hardswish(), 'residual'],
+                         ids=['none', 'relu', 'gelu', 'gelu_tanh', 'silu', 'hardswish',
+                              'residual'])
+def test_fused_conv_equals_the_plain_composition(act, channels_last):
+    torch.manual_seed(0)
+    conv = nn.Conv2d(8, 8, 1)
+    x, other = torch.randn(2, 8, 9, 7), torch.randn(2, 8, 9, 7)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    residual = other if act == 'residual' else None
+    act = None if act == 'residual' else act
+    y = conv(x)
+    expected = (act(y) if act is not None else y) + (0 if residual is None else residual)
+    with torch.no_grad():  # the oneDNN path
+        torch.testing.assert_close(fused_conv(x, conv, act, residual), expected.detach())
+    # with gradients it is the plain composition, and trains
+    out = fused_conv(x, conv, act, residual)
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
+    assert conv.weight.grad is not None
+
+
+def test_packed_weights_follow_the_weight_shape_and_memory_format():
+    """Deploy mode keeps each 1x1 conv's weight in oneDNN's layout between
+    calls; a new input shape or memory format, or new weights, must not reuse
+    a stale one (the tools load a checkpoint after the structure is built)."""
+    torch.manual_seed(0)
+    conv, act = nn.Conv2d(16, 32, 1), nn.GELU()
+    cl = torch.channels_last
+    inputs = [torch.randn(2, 16, 8, 8), torch.randn(2, 16, 8, 8).to(memory_format=cl),
+              torch.randn(1, 16, 5, 7).to(memory_format=cl), torch.randn(2, 16, 8, 8)]
+    with torch.no_grad():
+        for step in range(2):
+            for x in inputs:
+                torch.testing.assert_close(fused_conv(x, conv, act, packed=True),
+                                           act(conv(x)))
+            conv.load_state_dict({'weight': torch.randn(32, 16, 1, 1), 'bias': torch.randn(32)})
+    assert pickle.loads(pickle.dumps(conv)) is not None  # the packed copy is not pickled
+
+
+def test_fused_conv_is_one_call_in_inference():
+    conv, act = nn.Conv2d(8, 16, 1), nn.GELU()
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        fused_conv(torch.randn(1, 8, 4, 4), conv, act)
+    names = {e.name for e in prof.events()}
+    assert 'mkldnn::_convolution_pointwise' in names and 'aten::gelu' not in names
+    with pytest.raises(ValueError, match='not both'):
+        fused_conv(torch.randn(1, 8, 4, 4), conv, act, torch.randn(1, 16, 4, 4))
 
 
 # ------------------------------------------------------- backbone families

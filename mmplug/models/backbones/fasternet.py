@@ -96,10 +96,10 @@ class FasterNetBlock(nn.Module):
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.mlp(self.token_mixer(x))
-        if self.gamma is not None:
-            y = y * self.gamma.view(1, -1, 1, 1)
-        return x + self.drop_path(y)
+        y = self.token_mixer(x)
+        if not self.training or isinstance(self.drop_path, nn.Identity):
+            return self.mlp(y, residual=x, scale=self.gamma)
+        return x + self.drop_path(self.mlp(y, scale=self.gamma))
 
     def switch_to_deploy(self) -> None:
         """PConv to its inference form, the MLP's BatchNorm into ``fc1``, the
