@@ -98,6 +98,19 @@ def _cpu_capable_ddp_init(init):
     return wrapper
 
 
+def _ssd_head_predicts() -> None:
+    """mmdet 3.3's ``SSDHead`` has no ``loss_cls`` (its loss is written out),
+    but the shared ``predict_by_feat`` reads ``self.loss_cls``, so every
+    SSD/SSDLite prediction (``tools/test.py``) raises AttributeError. A class
+    attribute ``None`` answers that lookup as "no custom class channels"."""
+    try:
+        from mmdet.models.dense_heads import SSDHead
+    except ImportError:  # mmdet is optional
+        return
+    if not hasattr(SSDHead, 'loss_cls'):
+        SSDHead.loss_cls = None
+
+
 def apply() -> None:
     """Apply every shim; calling it again does nothing more."""
     torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
@@ -105,6 +118,7 @@ def apply() -> None:
     for name in ('_init_dist_pytorch', '_init_dist_slurm', '_init_dist_mpi'):
         setattr(dist_utils, name, _cpu_capable_launcher(getattr(dist_utils, name)))
     MMDistributedDataParallel.__init__ = _cpu_capable_ddp_init(MMDistributedDataParallel.__init__)
+    _ssd_head_predicts()
 
 
 apply()

@@ -131,3 +131,31 @@ def test_runner_ddp_wrapping_accepts_cpu_modules():
     shimmed = _python(code, with_mmplug=True, env=dict(_DIST_ENV, MASTER_PORT=str(free_port())))
     assert shimmed.returncode == 0, shimmed.stderr[-3000:]
     assert 'WRAPPED' in shimmed.stdout
+
+
+SSDLITE_PREDICT = """
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+init_default_scope('mmdet')
+import os, mmdet
+cfg = Config.fromfile(os.path.join(os.path.dirname(mmdet.__file__), '.mim/configs/ssd',
+                                   'ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'))
+model = MODELS.build(cfg.model).eval()
+sample = DetDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64), scale_factor=(1, 1)))
+with torch.no_grad():
+    out = model.test_step(dict(inputs=[torch.zeros(3, 64, 64, dtype=torch.uint8)],
+                               data_samples=[sample]))
+print('PREDICTED', len(out))
+"""
+
+
+def test_ssd_heads_predict():
+    """mmdet 3.3's SSDHead cannot predict (it has no loss_cls); the shim makes
+    tools/test.py work for SSDLite configs."""
+    without = _python(SSDLITE_PREDICT, with_mmplug=False)
+    assert "has no attribute 'loss_cls'" in without.stderr
+    with_shim = _python(SSDLITE_PREDICT, with_mmplug=True)
+    assert 'PREDICTED 1' in with_shim.stdout, with_shim.stderr[-2000:]
