@@ -90,6 +90,12 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def n_tensors(model: nn.Module) -> int:
+    """Numbers in the state dict: parameters and buffers (RefConv's frozen
+    bases, norm statistics), what a checkpoint of ``model`` holds."""
+    return sum(t.numel() for t in model.state_dict().values())
+
+
 @contextlib.contextmanager
 def _stderr_to_devnull():
     """Silence file descriptor 2: the profiler's C++ side prints start/stop

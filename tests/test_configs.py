@@ -4,6 +4,7 @@ classifier equal to the official network to the parameter."""
 import pytest
 import timm
 
+from mmplug.analysis import n_params
 from mmplug.claims import NOT_IN_A_PAPER, PAPER
 from tests.helpers import ROOT, build_model
 
@@ -24,10 +25,6 @@ OFFICIAL_CLS = {
     'convnext_b': ('convnext_base', 88_591_464), 'convnext_l': ('convnext_large', 197_767_336),
     'convnext_xl': ('convnext_xlarge', 350_196_968),
 }
-
-
-def n_params(model) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def test_every_downstream_config_has_a_paper_figure_or_says_it_has_none():

@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmplug import EMO, ConvNeXt, FasterNet, InceptionNeXt, RefConv, switch_to_deploy
+from mmplug.analysis import n_tensors
 from mmplug.models.layers import (
     LayerNorm2d,
     fold_norm_into_next_conv,
@@ -46,10 +47,6 @@ def randomize(model: nn.Module) -> nn.Module:
         if name.endswith('gamma'):
             uniform(p, 0.5, 1.5)
     return model.eval()
-
-
-def n_tensors(model: nn.Module) -> int:
-    return sum(t.numel() for t in model.state_dict().values())
 
 
 def assert_same(outs, refs, rtol=1e-5):

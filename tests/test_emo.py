@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mmplug.analysis import n_params
 from mmplug.models import EMO, CheckpointMismatchError, load_pretrained
 from mmplug.models.backbones.emo import IRMB, convert_emo
 from mmplug.models.layers import LayerNorm2d
@@ -12,10 +13,6 @@ from tests.helpers import ROOT, build_model
 
 # REFERENCE.md §2: backbone parameters of the official models.
 OFFICIAL_BACKBONE_PARAMS = {'1m': 1_191_832, '2m': 2_176_072, '5m': 4_819_272, '6m': 5_846_856}
-
-
-def n_params(model) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize('arch', sorted(OFFICIAL_BACKBONE_PARAMS))

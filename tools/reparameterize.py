@@ -21,6 +21,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner.checkpoint import CheckpointLoader
 
 import mmplug  # noqa: F401  (shims and registration)
+from mmplug.analysis import n_params, n_tensors
 from mmplug.apis import SCOPES, build_model, drop_pretrained, load_checkpoint_exactly
 
 
@@ -45,10 +46,6 @@ def features(model: torch.nn.Module, x: torch.Tensor) -> list:
     return [t for t in out if isinstance(t, torch.Tensor)]
 
 
-def n_tensors(model: torch.nn.Module) -> int:
-    return sum(t.numel() for t in model.state_dict().values())
-
-
 def main() -> None:
     args = parse_args()
     for path in (args.config, args.checkpoint):
@@ -69,11 +66,11 @@ def main() -> None:
     x = torch.randn(1, 3, *args.shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         before = features(model, x)
-    n_before = sum(p.numel() for p in model.parameters()), n_tensors(model)
+    n_before = n_params(model), n_tensors(model)
     mmplug.switch_to_deploy(model)
     with torch.no_grad():
         after = features(model, x)
-    n_after = sum(p.numel() for p in model.parameters()), n_tensors(model)
+    n_after = n_params(model), n_tensors(model)
     worst = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
                 for a, b in zip(after, before))
     print(f'parameters {n_before[0]:,} -> {n_after[0]:,}; parameters and buffers '
