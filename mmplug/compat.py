@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.model import MMDistributedDataParallel
+from mmengine.optim import DefaultOptimWrapperConstructor
+from mmengine.registry import OPTIMIZERS
 
 __all__ = ['CHECKPOINT_SAFE_GLOBALS']
 
@@ -111,6 +113,38 @@ def _ssd_head_predicts() -> None:
         SSDHead.loss_cls = None
 
 
+def _optimizer_type_named(call):
+    """mmengine 0.10's ``DefaultOptimWrapperConstructor`` looks the optimizer
+    type up and passes what it finds to ``inspect.signature``, so a misspelt
+    ``optim_wrapper.optimizer.type`` fails with "None is not a callable
+    object". Name the type and the known ones instead."""
+    if getattr(call, 'names_unknown_types', False):
+        return call
+
+    @functools.wraps(call)
+    def wrapper(self, model):
+        name = self.optimizer_cfg.get('type')
+        if isinstance(name, str):
+            with OPTIMIZERS.switch_scope_and_registry(None) as registry:
+                if registry.get(name) is None:
+                    known = set()
+                    while registry is not None:
+                        known.update(registry.module_dict)
+                        registry = registry.parent
+                    raise KeyError(f'optimizer type {name!r} is not registered (scope '
+                                   f'{_scope_name()!r}); known: {", ".join(sorted(known))}')
+        return call(self, model)
+
+    wrapper.names_unknown_types = True
+    return wrapper
+
+
+def _scope_name() -> str:
+    from mmengine.registry import DefaultScope
+    current = DefaultScope.get_current_instance()
+    return current.scope_name if current is not None else 'mmengine'
+
+
 def apply() -> None:
     """Apply every shim; calling it again does nothing more."""
     torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
@@ -119,6 +153,8 @@ def apply() -> None:
         setattr(dist_utils, name, _cpu_capable_launcher(getattr(dist_utils, name)))
     MMDistributedDataParallel.__init__ = _cpu_capable_ddp_init(MMDistributedDataParallel.__init__)
     _ssd_head_predicts()
+    DefaultOptimWrapperConstructor.__call__ = _optimizer_type_named(
+        DefaultOptimWrapperConstructor.__call__)
 
 
 apply()

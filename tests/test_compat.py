@@ -159,3 +159,23 @@ def test_ssd_heads_predict():
     assert "has no attribute 'loss_cls'" in without.stderr
     with_shim = _python(SSDLITE_PREDICT, with_mmplug=True)
     assert 'PREDICTED 1' in with_shim.stdout, with_shim.stderr[-2000:]
+
+
+UNKNOWN_OPTIMIZER = """
+import torch
+from mmengine.optim import build_optim_wrapper
+try:
+    build_optim_wrapper(torch.nn.Linear(2, 2), dict(optimizer=dict(type='AdamWW', lr=0.1)))
+except Exception as error:
+    print('ERROR', type(error).__name__, error)
+"""
+
+
+def test_unknown_optimizer_type_is_named():
+    """mmengine's constructor fails on a misspelt optimizer type with "None is
+    not a callable object"; the shim names the type and the known ones."""
+    without = _python(UNKNOWN_OPTIMIZER, with_mmplug=False)
+    assert 'None is not a callable object' in without.stdout, without.stderr[-2000:]
+    with_shim = _python(UNKNOWN_OPTIMIZER, with_mmplug=True)
+    assert "optimizer type 'AdamWW' is not registered" in with_shim.stdout, with_shim.stderr
+    assert 'AdamW,' in with_shim.stdout and 'SGD' in with_shim.stdout
