@@ -49,9 +49,22 @@ def _polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> List[f
     return pts
 
 
-def _image(rng: np.random.Generator, size: Tuple[int, int], max_shapes: int):
+def shapes_image(rng: np.random.Generator, size: Tuple[int, int], max_shapes: int):
     """One image, its annotations and its label map; shapes do not overlap,
-    so every polygon is the exact visible mask."""
+    so every polygon is the exact visible mask. Every image has at least
+    one shape.
+
+    Args:
+        rng: The random generator; the image is a function of its state.
+        size: (height, width) of the image.
+        max_shapes: Most shapes in the image.
+
+    Returns:
+        tuple: The RGB image (PIL), its COCO annotations (dicts with
+        ``category_id`` = 1 + index in :data:`CLASSES`, ``segmentation``,
+        ``bbox``, ``area``, ``iscrowd``; no ids) and its label map (PIL, mode
+        ``'L'``: 0 background, 1 + class index).
+    """
     h, w = size
     img = Image.fromarray(_texture(rng, size))
     draw = ImageDraw.Draw(img)
@@ -124,7 +137,7 @@ def generate_shapes(root: str, **params) -> None:
                 os.makedirs(osp.join(tmp, 'labels', split))
             images, annotations = [], []
             for i in range(count):
-                img, anns, label_map = _image(rng, tuple(image_size), params['max_shapes'])
+                img, anns, label_map = shapes_image(rng, tuple(image_size), params['max_shapes'])
                 name = f'{i:05d}.png'
                 img.save(osp.join(tmp, split, name))
                 if params['label_maps']:
