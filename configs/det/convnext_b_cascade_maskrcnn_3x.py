@@ -1,6 +1,7 @@
 # Cascade Mask R-CNN 3x on COCO with ConvNeXt-B: ConvNeXt paper, Table 3:
 # 146 M parameters, 964 G FLOPs, box AP 52.7. The official recipe for B: drop
-# path 0.7, layer-wise lr decay 0.8 over 12 layers.
+# path 0.7, layer-wise lr decay 0.8 over 12 layers; the rest is the recipe of
+# convnext_t_cascade_maskrcnn_3x.py.
 _base_ = './convnext_t_cascade_maskrcnn_3x.py'
 pretrained = 'https://dl.fbaipublicfiles.com/convnext/convnext_base_1k_224.pth'
 

@@ -1,6 +1,7 @@
 # Cascade Mask R-CNN 3x on COCO with ConvNeXt-S: ConvNeXt paper, Table 3:
 # 108 M parameters, 827 G FLOPs, box AP 51.9. The official recipe for S: drop
-# path 0.6, layer-wise lr decay 0.7 over 12 layers.
+# path 0.6, layer-wise lr decay 0.7 over 12 layers; the rest is the recipe of
+# convnext_t_cascade_maskrcnn_3x.py.
 _base_ = './convnext_t_cascade_maskrcnn_3x.py'
 pretrained = 'https://dl.fbaipublicfiles.com/convnext/convnext_small_1k_224.pth'
 

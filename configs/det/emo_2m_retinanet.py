@@ -1,5 +1,6 @@
 # RetinaNet 1x on COCO with EMO-2M: EMO paper, Table 5: 11.5 M parameters,
-# 167 G FLOPs, AP 36.2. The recipe of emo_1m_retinanet.py; window 7.
+# 167 G FLOPs, AP 36.2. The recipe of emo_1m_retinanet.py (official log:
+# resources/RetinaNet_EMO_2M/*.log): drop path 0.05, window 7.
 _base_ = './emo_1m_retinanet.py'
 pretrained = 'https://github.com/zhangzjn/EMO/raw/main/resources/EMO_2M/net.pth'
 

@@ -1,5 +1,6 @@
 # SSDLite 320x320 on COCO with EMO-2M: EMO paper, Table 5: 3.3 M parameters,
-# 0.9 G FLOPs, AP 25.2. The recipe of emo_1m_ssdlite.py; window 7.
+# 0.9 G FLOPs, AP 25.2. The recipe of emo_1m_ssdlite.py (official log:
+# resources/SSDLite_EMO_2M/*.log): drop path 0.05, window 7.
 _base_ = './emo_1m_ssdlite.py'
 pretrained = 'https://github.com/zhangzjn/EMO/raw/main/resources/EMO_2M/net.pth'
 

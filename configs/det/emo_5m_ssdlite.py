@@ -1,5 +1,6 @@
 # SSDLite 320x320 on COCO with EMO-5M: EMO paper, Table 5: 6.0 M parameters,
-# 1.8 G FLOPs, AP 27.9. The recipe of emo_1m_ssdlite.py; window 10.
+# 1.8 G FLOPs, AP 27.9. The recipe of emo_1m_ssdlite.py (official log:
+# resources/SSDLite_EMO_5M/*.log): drop path 0.05, window 10.
 _base_ = './emo_1m_ssdlite.py'
 pretrained = 'https://github.com/zhangzjn/EMO/raw/main/resources/EMO_5M/net.pth'
 

@@ -1,11 +1,13 @@
 # Mask R-CNN 3x on COCO with InceptionNeXt-T. NOT a paper model: the
 # InceptionNeXt paper has no detection results. This swaps the backbone of
 # convnext_t_maskrcnn_3x.py (same recipe, layer-wise lr decay included) for
-# InceptionNeXt-T with a BN on each output, to compare the two backbones
-# under one recipe.
+# InceptionNeXt-T, to compare the two backbones under one recipe. As the
+# paper's downstream (segmentation) models: SyncBN in the blocks and one extra
+# SyncBN on each output; drop path 0.2 (the paper's UPerNet value for T).
 _base_ = './convnext_t_maskrcnn_3x.py'
 pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_tiny.pth'
 
+norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         _delete_=True,
@@ -13,5 +15,6 @@ model = dict(
         arch='tiny',
         out_indices=(0, 1, 2, 3),
         drop_path_rate=0.2,
-        out_norm_cfg=dict(type='SyncBN'),
+        norm_cfg=norm_cfg,
+        out_norm_cfg=norm_cfg,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
