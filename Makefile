@@ -4,7 +4,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.mmplug-stamp
 
-.PHONY: setup demo test lint docs-check clean-venv
+.PHONY: setup demo test matrix lint docs-check clean-venv
 
 setup: $(STAMP)
 
@@ -17,6 +17,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# Every config trained, validated, saved, resumed and tested as users run it,
+# on stand-in data in the real data sets' layouts (tools/analysis/run_configs.py),
+# then one config per head type in two processes (DDP over gloo).
+MATRIX := --scale 0.25 --batch 2 --workers 0
+DDP_CONFIGS := $(addprefix configs/,det/fasternet_s_maskrcnn.py \
+	demo/convnext_t_cascade_shapes.py det/emo_1m_retinanet.py det/emo_1m_ssdlite.py \
+	seg/convnext_t_upernet.py seg/inceptionnext_t_fpn.py seg/emo_1m_deeplabv3.py \
+	seg/emo_1m_pspnet.py cls/fasternet_t0_in1k.py)
+
+matrix: $(STAMP)
+	$(PY) tools/analysis/run_configs.py $(MATRIX) --out work_dirs/run_configs \
+		--output work_dirs/run_configs/matrix.md
+	$(PY) tools/analysis/run_configs.py $(DDP_CONFIGS) $(MATRIX) --launcher pytorch --nproc 2 \
+		--out work_dirs/run_configs_ddp --output work_dirs/run_configs_ddp/matrix.md
 
 lint: $(STAMP)
 	.venv/bin/ruff check .

@@ -53,15 +53,16 @@ def _registry(cfg: Config, name: str):
     return getattr(importlib.import_module(f'{cfg.default_scope}.registry'), name)
 
 
-def drop_pretrained(model: dict) -> None:
-    """Set the backbone's ``init_cfg`` to None in a model config, also inside
-    the ``module`` of ``mmplug.Refocus``/``mmplug.Deployed`` wrappers."""
-    while 'module' in model:
-        model = model['module']
-    backbone = model['backbone']
-    while 'module' in backbone:
-        backbone = backbone['module']
-    backbone['init_cfg'] = None
+#: The override that leaves out a config's pretrained backbone weights, as a
+#: user gives it: ``--cfg-options model.backbone.init_cfg=None``. It works
+#: for every config, wrappers (``mmplug.Refocus``, ``mmplug.Deployed``)
+#: included, which merge it into the module they wrap.
+NO_PRETRAINED = {'model.backbone.init_cfg': None}
+
+
+def drop_pretrained(cfg: Config) -> None:
+    """Leave out the backbone's pretrained weights (:data:`NO_PRETRAINED`)."""
+    cfg.merge_from_dict(NO_PRETRAINED)
 
 
 def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = False):
@@ -75,7 +76,7 @@ def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = Fals
     from mmengine.registry import init_default_scope
     cfg = copy.deepcopy(config) if isinstance(config, Config) else Config.fromfile(str(config))
     if not pretrained:
-        drop_pretrained(cfg.model)
+        drop_pretrained(cfg)
     init_default_scope(cfg.default_scope)
     return _registry(cfg, 'MODELS').build(cfg.model)
 
@@ -197,8 +198,40 @@ def end_distributed() -> None:
     os._exit(0)
 
 
+SYNC_BN = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
+
+
+def revert_sync_bn(node) -> int:
+    """Turn every SyncBN of a config (dicts and lists, in place) into BN;
+    returns how many were turned."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') in SYNC_BN:
+            node['type'] = 'BN'
+            count += 1
+        for value in node.values():
+            count += revert_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += revert_sync_bn(value)
+    return count
+
+
 def build_runner(cfg: Config) -> Runner:
-    """The config's runner (``runner_type`` if it names one)."""
+    """The config's runner (``runner_type`` if it names one).
+
+    A distributed run without CUDA trains its SyncBN layers as BatchNorm:
+    PyTorch's SyncBatchNorm refuses CPU tensors in a distributed run, and
+    mmengine reverts it only in non-distributed runs. GPU runs keep it.
+    """
+    import torch
+    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        count = revert_sync_bn(cfg.model)
+        if count:
+            from mmengine.logging import print_log
+            print_log(f'{count} SyncBN norm configs of the model are BN in this distributed run '
+                      'on the CPU (SyncBatchNorm needs CUDA); each process normalises over its '
+                      'own batch', logger='current')
     if 'runner_type' in cfg:
         return _registry(cfg, 'RUNNERS').build(cfg)
     return Runner.from_cfg(cfg)

@@ -6,6 +6,7 @@ paper (or official repository) reports: parameters in millions, FLOPs in
 G multiply-accumulates at the input size the paper counts at, the result,
 and where the figures are printed. ``None`` where the source gives no figure.
 """
+import re
 from typing import Dict, NamedTuple, Optional, Tuple
 
 
@@ -109,3 +110,27 @@ NOT_IN_A_PAPER: Dict[str, Tuple[int, int]] = {
     'det/refconv_r50_maskrcnn': COCO,
     'det/fasternet_s_refconv_maskrcnn': COCO,
 }
+
+
+#: How a paper's result names a metric, and the key mmengine's evaluators log
+#: it under (mmdet's COCO metric logs fractions; mmseg and mmpretrain
+#: percentages). ``AP`` alone is a box AP (RetinaNet, SSDLite).
+METRICS = (
+    (r'box AP ([\d.]+)', 'coco/bbox_mAP', 100),
+    (r'mask AP ([\d.]+)', 'coco/segm_mAP', 100),
+    (r'(?<![a-z] )\bAP ([\d.]+)', 'coco/bbox_mAP', 100),
+    (r'mIoU ([\d.]+)', 'mIoU', 1),
+    (r'top-1 ([\d.]+)', 'accuracy/top1', 1),
+)
+
+
+def paper_metrics(result: str) -> Dict[str, Tuple[float, float]]:
+    """The metrics of a paper result string (``'box AP 39.9, mask AP 36.9'``)
+    as ``{logged key: (paper value in percent, factor from logged value to
+    percent)}``."""
+    out = {}
+    for pattern, key, factor in METRICS:
+        match = re.search(pattern, result)
+        if match and key not in out:
+            out[key] = (float(match.group(1)), factor)
+    return out

@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 from typing import Callable, Sequence, Type
 
+from mmengine.config import Config
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -60,3 +61,22 @@ def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable
         return cls
 
     return decorate
+
+
+def build_wrapped(module: dict, overrides: dict):
+    """Build the ``module`` of a wrapper config (``mmplug.Refocus``,
+    ``mmplug.Deployed``) after merging into it the keys given beside it.
+
+    A wrapper stands where the module would, so an override aimed at the
+    module lands on the wrapper: ``--cfg-options model.backbone.init_cfg=None``
+    on a config whose backbone is ``dict(type='mmplug.Refocus', module=...)``
+    adds ``init_cfg=None`` beside ``module``. Merging it in (as mmengine
+    merges ``--cfg-options``) makes every override work through a wrapper.
+
+    Args:
+        module: Config of the wrapped module.
+        overrides: The wrapper's other keys.
+    """
+    if overrides:
+        module = Config._merge_a_into_b(overrides, dict(module))
+    return MODELS.build(module)

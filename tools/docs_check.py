@@ -26,8 +26,8 @@ from typing import List, NamedTuple, Optional
 ROOT = Path(__file__).resolve().parents[1]
 #: Order matters: later docs use what earlier ones make (the demo's checkpoint).
 DOCS = ['README.md', 'docs/get_started.md', 'docs/own_config.md', 'docs/convert_weights.md',
-        'docs/deploy.md', 'docs/model_zoo.md', 'docs/benchmarks.md', 'docs/adding_a_backbone.md',
-        'docs/backbones.md']
+        'docs/deploy.md', 'docs/model_zoo.md', 'docs/recipes.md', 'docs/run_configs.md',
+        'docs/benchmarks.md', 'docs/adding_a_backbone.md', 'docs/backbones.md']
 _MARK = re.compile(r'<!--\s*docs-check:\s*(tested by|skip)\s+(.*?)\s*-->')
 
 

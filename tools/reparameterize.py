@@ -57,7 +57,7 @@ def main() -> None:
     if cfg.get('default_scope') not in SCOPES:
         raise SystemExit(f'{args.config}: default_scope is {cfg.get("default_scope")!r}; '
                          f'expected one of {", ".join(SCOPES)}')
-    drop_pretrained(cfg.model)  # the checkpoint holds every weight
+    drop_pretrained(cfg)  # the checkpoint holds every weight
     model = build_model(cfg)
     checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
     load_checkpoint_exactly(model, checkpoint, args.checkpoint)

@@ -6,6 +6,7 @@ config, with mmdet's command line.
 """
 import argparse
 import os.path as osp
+from typing import List, Optional
 
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import (
@@ -19,7 +20,7 @@ from mmplug.apis import (
 )
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test a model with an mmplug backbone')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -30,11 +31,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
     add_common_args(parser)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Test as the command line ``argv`` says; returns the metrics."""
+    args = parse_args(argv)
     cfg = load_config(args)
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
         raise SystemExit(f'checkpoint {args.checkpoint!r} not found')
@@ -53,9 +55,9 @@ def main() -> None:
         else:
             from mmengine.evaluator import DumpResults as Dump
         runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
-    runner.test()
-    end_distributed()
+    return runner.test()
 
 
 if __name__ == '__main__':
     main()
+    end_distributed()

@@ -6,8 +6,10 @@ mmpretrain config, with mmdet's command line.
     tools/dist_train.sh CONFIG 8                     # torchrun, 8 processes
 """
 import argparse
+from typing import List, Optional
 
 import torch
+from mmengine.runner import Runner
 
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import (
@@ -19,7 +21,7 @@ from mmplug.apis import (
 )
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model with an mmplug backbone')
     parser.add_argument('config', help='config file')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
@@ -30,11 +32,12 @@ def parse_args() -> argparse.Namespace:
         help='resume from this checkpoint, or without a value from the latest '
         'checkpoint in the work dir')
     add_common_args(parser)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[List[str]] = None) -> Runner:
+    """Train as the command line ``argv`` says; returns the runner."""
+    args = parse_args(argv)
     cfg = load_config(args)
     if args.amp:
         if not torch.cuda.is_available():
@@ -52,9 +55,11 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, args.resume
     check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
                ['train_dataloader'])
-    build_runner(cfg).train()
-    end_distributed()
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
 
 
 if __name__ == '__main__':
     main()
+    end_distributed()

@@ -11,7 +11,7 @@ plain.
 import torch
 from torch import nn
 
-from ..registry import MODELS
+from ..registry import MODELS, build_wrapped
 
 
 def switch_to_deploy(model: nn.Module) -> nn.Module:
@@ -42,13 +42,15 @@ def _switch(module: nn.Module) -> None:
         switch()
 
 
-def build_deployed(module: dict) -> nn.Module:
+def build_deployed(module: dict, **overrides) -> nn.Module:
     """Config form of :func:`switch_to_deploy`: build ``module`` (a whole
     model, in the config's scope) and switch it, so that a deploy checkpoint
     loads into it. ``tools/reparameterize.py`` writes configs that use it:
     ``model = dict(type='mmplug.Deployed', module=<the training model>)``.
+    Other keys (``--cfg-options`` aimed at the model) are merged into
+    ``module`` (:func:`mmplug.registry.build_wrapped`).
     """
-    return switch_to_deploy(MODELS.build(module))
+    return switch_to_deploy(build_wrapped(module, overrides))
 
 
 MODELS.register_module(name='Deployed', module=build_deployed)

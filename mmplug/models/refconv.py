@@ -22,7 +22,7 @@ from mmengine.logging import print_log
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
-from ..registry import MODELS
+from ..registry import MODELS, build_wrapped
 from .layers import replace_spatial_convs
 
 MAP_INITS = ('zero', 'random')
@@ -193,16 +193,18 @@ def refocus(model: nn.Module, map_kernel_size: int = 3, map_init: str = 'zero',
 
 
 def build_refocused(module: dict, map_kernel_size: int = 3, map_init: str = 'zero',
-                    include: Optional[str] = None) -> nn.Module:
+                    include: Optional[str] = None, **overrides) -> nn.Module:
     """Config form of :func:`refocus`: build ``module`` (a model, backbone or
     any part, in the config's scope) and refocus it. What comes back is the
     module itself, so its state dict keeps its keys and the ``weight`` of a
     plain checkpoint (its ``init_cfg``'s pretrained one, loaded later by the
     runner) fills the bases, while the maps keep their start.
 
-    ``dict(type='mmplug.Refocus', module=dict(type='ResNet', ...))``.
+    ``dict(type='mmplug.Refocus', module=dict(type='ResNet', ...))``. Other
+    keys (``init_cfg=None`` from ``--cfg-options``) are merged into
+    ``module`` (:func:`mmplug.registry.build_wrapped`).
     """
-    return refocus(MODELS.build(module), map_kernel_size, map_init, include)
+    return refocus(build_wrapped(module, overrides), map_kernel_size, map_init, include)
 
 
 MODELS.register_module(name='Refocus', module=build_refocused)

@@ -4,6 +4,7 @@ against the figures its paper reports (``mmplug/claims.py``).
     python tools/analysis/claims.py                      # every config
     python tools/analysis/claims.py configs/det/emo_1m_ssdlite.py --format csv
     python tools/analysis/claims.py --zoo docs/model_zoo.md
+    python tools/analysis/claims.py --results work_dirs/fasternet_s_maskrcnn
 
 Each model is built from its config as trained (heads and all, random
 weights). FLOPs are multiply-accumulates (what the papers call FLOPs) counted
@@ -14,10 +15,17 @@ the other ADE20K models; a detector's forward is the one mmdet's
 post-processing). A row is marked ``!`` where a figure differs from the
 paper's by more than ``--tolerance`` percent, and the exit status is then 1
 (except with ``--zoo``, which writes docs/model_zoo.md with the marks).
+
+``--results WORK_DIR ...`` checks a transfer claim instead: it reads the
+final validation metrics of a finished training run (the scalars mmengine
+logs in ``WORK_DIR/<timestamp>/vis_data/scalars.json``; the config is the
+one the runner dumped into the work dir) and prints them beside the result
+the paper reports for that config, with the difference in points.
 """
 import argparse
 import csv
 import io
+import json
 import sys
 import time
 from pathlib import Path
@@ -27,7 +35,7 @@ import torch
 
 from mmplug.analysis import model_macs, n_params, quiet_logs
 from mmplug.apis import build_model
-from mmplug.claims import NOT_IN_A_PAPER, PAPER
+from mmplug.claims import NOT_IN_A_PAPER, PAPER, paper_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ('cls', 'det', 'seg')
@@ -163,6 +171,71 @@ What the marks say:
 """
 
 
+class Results(NamedTuple):
+    config: str  # key of mmplug.claims.PAPER
+    metrics: dict  # the last validation's scalars
+    step: int  # the epoch or iteration it ran after
+    length: int  # the schedule's epochs or iterations
+    unit: str  # 'epoch' or 'iteration'
+
+
+def read_results(work_dir: str) -> Results:
+    """The final validation metrics of the finished training run in
+    ``work_dir``.
+
+    Raises:
+        SystemExit: when the folder is missing, holds no run, no paper
+            result for its config, or a run that stopped before its
+            schedule's end.
+    """
+    from mmengine.config import Config
+    work = Path(work_dir)
+    if not work.is_dir():
+        raise SystemExit(f'claims.py --results: {work_dir!r} is not a folder')
+    dumped = sorted(work.glob('*.py'))
+    if len(dumped) != 1:
+        raise SystemExit(f'claims.py --results: {work_dir} should hold the one config the '
+                         f'runner dumps there; it holds {[p.name for p in dumped] or "none"}')
+    stem = dumped[0].stem
+    names = [n for n in PAPER if n.split('/')[-1] == stem]
+    if not names:
+        raise SystemExit(f'claims.py --results: {stem} has no paper result in mmplug/claims.py; '
+                         f'known: {", ".join(sorted(n.split("/")[-1] for n in PAPER))}')
+    wanted = paper_metrics(PAPER[names[0]].result)
+    last = None
+    for scalars in sorted(work.glob('*/vis_data/scalars.json')):
+        for line in scalars.read_text().splitlines():
+            entry = json.loads(line)
+            if wanted.keys() & entry.keys():
+                last = entry
+    if last is None:
+        raise SystemExit(f'claims.py --results: no validation of {", ".join(wanted)} in '
+                         f'{work_dir}/*/vis_data/scalars.json: the run has not validated yet')
+    loop = Config.fromfile(str(dumped[0])).train_cfg
+    by_epoch = 'max_epochs' in loop
+    length = loop.max_epochs if by_epoch else loop.max_iters
+    unit = 'epoch' if by_epoch else 'iteration'
+    if last['step'] < length:
+        raise SystemExit(f'claims.py --results: {work_dir} is unfinished: its last validation '
+                         f'ran after {unit} {last["step"]} of {length}')
+    return Results(names[0], last, last['step'], length, unit)
+
+
+def results_table(work_dirs: List[str]) -> str:
+    """Markdown: each run's final metrics beside its paper's."""
+    lines = ['| config | metric | ours | paper | diff (points) | after | source |',
+             '| --- ' * 7 + '|']
+    for work_dir in work_dirs:
+        r = read_results(work_dir)
+        claim = PAPER[r.config]
+        for key, (paper, factor) in paper_metrics(claim.result).items():
+            ours = r.metrics[key] * factor
+            lines.append(f'| `{r.config}` | {key} | {ours:.1f} | {paper:.1f} | '
+                         f'{ours - paper:+.1f} | {r.unit} {r.step} of {r.length} | '
+                         f'{claim.result}; {claim.source} |')
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('configs', nargs='*',
@@ -173,7 +246,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--zoo', metavar='FILE',
                         help='write docs/model_zoo.md (the markdown table with its preamble)')
     parser.add_argument('--threads', type=int, default=2)
+    parser.add_argument('--results', nargs='+', metavar='WORK_DIR',
+                        help='compare the final metrics of finished training runs with '
+                        'their papers\' results instead')
     args = parser.parse_args(argv)
+    if args.results:
+        print(results_table(args.results), end='')
+        return 0
     torch.set_num_threads(args.threads)
     quiet_logs()
     paths = args.configs or sorted(str(p) for f in FAMILIES
