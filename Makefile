@@ -28,7 +28,7 @@ DDP_CONFIGS := $(addprefix configs/,det/fasternet_s_maskrcnn.py \
 	seg/emo_1m_pspnet.py cls/fasternet_t0_in1k.py)
 
 matrix: $(STAMP)
-	$(PY) tools/analysis/run_configs.py $(MATRIX) --out work_dirs/run_configs \
+	$(PY) tools/analysis/run_configs.py $(MATRIX) --jobs 2 --out work_dirs/run_configs \
 		--output work_dirs/run_configs/matrix.md
 	$(PY) tools/analysis/run_configs.py $(DDP_CONFIGS) $(MATRIX) --launcher pytorch --nproc 2 \
 		--out work_dirs/run_configs_ddp --output work_dirs/run_configs_ddp/matrix.md
