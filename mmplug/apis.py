@@ -6,7 +6,7 @@ import copy
 import importlib
 import os
 import os.path as osp
-from typing import List, Optional, Union
+from typing import Iterator, List, Optional, Union
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.runner import Runner
@@ -198,6 +198,19 @@ def end_distributed() -> None:
     os._exit(0)
 
 
+def config_dicts(node) -> Iterator[dict]:
+    """Every dict of a nested config (dicts, lists and tuples), each before
+    the dicts inside it; a caller may change the values of one it is given.
+    """
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from config_dicts(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from config_dicts(value)
+
+
 SYNC_BN = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
 
 
@@ -205,15 +218,10 @@ def revert_sync_bn(node) -> int:
     """Turn every SyncBN of a config (dicts and lists, in place) into BN;
     returns how many were turned."""
     count = 0
-    if isinstance(node, dict):
-        if node.get('type') in SYNC_BN:
-            node['type'] = 'BN'
+    for d in config_dicts(node):
+        if d.get('type') in SYNC_BN:
+            d['type'] = 'BN'
             count += 1
-        for value in node.values():
-            count += revert_sync_bn(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += revert_sync_bn(value)
     return count
 
 

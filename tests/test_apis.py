@@ -3,7 +3,7 @@ built; wrapped, remote and generated data sets are handled."""
 import pytest
 from mmengine.config import Config
 
-from mmplug.apis import check_data
+from mmplug.apis import check_data, revert_sync_bn
 
 
 def _cfg(scope, dataset):
@@ -30,3 +30,13 @@ def test_check_data_names_what_is_missing(tmp_path):
     with pytest.raises(SystemExit, match=r"dataset\.data_prefix: '.*train' does not exist"):
         check_data(_cfg('mmpretrain', dict(type='CustomDataset', data_root=str(tmp_path),
                                            data_prefix='train')), ['train_dataloader'])
+
+
+def test_revert_sync_bn_turns_every_syncbn_of_a_config():
+    model = dict(backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
+                 decode_head=[dict(norm_cfg=dict(type='MMSyncBN')), dict(norm_cfg=dict(type='BN'))],
+                 neck=(dict(norm_cfg=dict(type='LN2d')), ))
+    assert revert_sync_bn(model) == 2
+    assert model['backbone']['norm_cfg'] == dict(type='BN', requires_grad=True)
+    assert [h['norm_cfg']['type'] for h in model['decode_head']] == ['BN', 'BN']
+    assert model['neck'][0]['norm_cfg']['type'] == 'LN2d'

@@ -173,6 +173,7 @@ What the marks say:
 
 class Results(NamedTuple):
     config: str  # key of mmplug.claims.PAPER
+    paper: dict  # mmplug.claims.paper_metrics of its result
     metrics: dict  # the last validation's scalars
     step: int  # the epoch or iteration it ran after
     length: int  # the schedule's epochs or iterations
@@ -218,7 +219,7 @@ def read_results(work_dir: str) -> Results:
     if last['step'] < length:
         raise SystemExit(f'claims.py --results: {work_dir} is unfinished: its last validation '
                          f'ran after {unit} {last["step"]} of {length}')
-    return Results(names[0], last, last['step'], length, unit)
+    return Results(names[0], wanted, last, last['step'], length, unit)
 
 
 def results_table(work_dirs: List[str]) -> str:
@@ -228,7 +229,7 @@ def results_table(work_dirs: List[str]) -> str:
     for work_dir in work_dirs:
         r = read_results(work_dir)
         claim = PAPER[r.config]
-        for key, (paper, factor) in paper_metrics(claim.result).items():
+        for key, (paper, factor) in r.paper.items():
             ours = r.metrics[key] * factor
             lines.append(f'| `{r.config}` | {key} | {ours:.1f} | {paper:.1f} | '
                          f'{ours - paper:+.1f} | {r.unit} {r.step} of {r.length} | '

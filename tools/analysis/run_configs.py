@@ -93,24 +93,14 @@ def scale_pipelines(cfg, factor: float) -> int:
     """Multiply every image size of the data pipelines, the data
     preprocessor and a sliding-window test by ``factor``, in place; returns
     how many values were changed."""
+    from mmplug.apis import config_dicts
     changed = 0
-
-    def walk(node) -> None:
-        nonlocal changed
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in SIZE_KEYS and not isinstance(value, dict):
-                    node[key] = _scale_size(value, factor)
-                    changed += 1
-                else:
-                    walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        if cfg.get(loader):
-            walk(cfg[loader]['dataset'])
+        for node in config_dicts(cfg[loader]['dataset'] if cfg.get(loader) else None):
+            for key in SIZE_KEYS:
+                if key in node and not isinstance(node[key], dict):
+                    node[key] = _scale_size(node[key], factor)
+                    changed += 1
     preprocessor = cfg.model.get('data_preprocessor') or {}
     if preprocessor.get('size') is not None:  # mmseg pads to the crop size
         preprocessor['size'] = _scale_size(preprocessor['size'], factor)
@@ -164,25 +154,12 @@ def squeeze_schedulers(schedulers: List[dict], old_length: int, new_length: int,
     return schedulers
 
 
-def _set_all(node, key: str, value) -> None:
-    """Set ``key`` to ``value`` wherever it is in a nested config."""
-    if isinstance(node, dict):
-        for k in node:
-            if k == key:
-                node[k] = value
-            else:
-                _set_all(node[k], key, value)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            _set_all(v, key, value)
-
-
 def short_run_config(cfg, iters: int, batch: Optional[int], scale: Optional[float],
                      data_overrides: Dict[str, object],
                      workers: Optional[int] = None) -> Dict[str, object]:
     """Turn ``cfg`` (in place) into the config of a short run; returns the
     schedule of the resumed run (``train_cfg`` keys to set on it)."""
-    from mmplug.apis import NO_PRETRAINED
+    from mmplug.apis import NO_PRETRAINED, config_dicts
     cfg.merge_from_dict(dict(NO_PRETRAINED, **data_overrides))
     if scale is not None:
         scale_pipelines(cfg, scale)
@@ -198,7 +175,9 @@ def short_run_config(cfg, iters: int, batch: Optional[int], scale: Optional[floa
 
     # An untrained detector scores below the recipes' thresholds, so nothing
     # would reach the evaluators: keep every box.
-    _set_all(cfg.model.get('test_cfg'), 'score_thr', 0.0)
+    for node in config_dicts(cfg.model.get('test_cfg')):
+        if 'score_thr' in node:
+            node['score_thr'] = 0.0
 
     loop = cfg.train_cfg
     by_epoch = 'max_epochs' in loop
@@ -244,6 +223,11 @@ def _same_state(a, b) -> bool:
     return a == b
 
 
+def _row(name: str, error: str = '') -> dict:
+    """The result row of a config no step has run for yet."""
+    return dict(config=name, steps={}, s_per_iter=None, peak_mb=None, error=error)
+
+
 def run_one(args: argparse.Namespace) -> dict:
     """Train, validate, save, resume and test ``args.worker``; returns the
     result row (written to ``OUT/<config>/result.json`` by rank 0)."""
@@ -258,7 +242,7 @@ def run_one(args: argparse.Namespace) -> dict:
     work = out / 'work'
     common = ['--launcher', args.launcher]
     amp = ['--amp'] if args.amp else []
-    row = dict(config=args.name, steps={}, s_per_iter=None, peak_mb=None, error='')
+    row = _row(args.name)
 
     # The state right after --resume loads the checkpoint, before training
     # on, compared there (a copy of ConvNeXt-XL's optimizer state is 3 GB).
@@ -382,8 +366,8 @@ def run_config(args: argparse.Namespace, i: int, path: Path, threads: int) -> di
         config = out / path.name  # the name tells claims.py --results the config
         cfg.dump(str(config))
     except Exception as error:
-        return dict(config=name, steps={}, s_per_iter=None, peak_mb=None, ok=False,
-                    seconds=round(time.time() - start, 1), error=f'config: {_first_line(error)}')
+        return dict(_row(name, f'config: {_first_line(error)}'), ok=False,
+                    seconds=round(time.time() - start, 1))
     worker = [str(Path(__file__).resolve()), '--worker', str(config),
               '--name', name, '--out', str(out), '--launcher', args.launcher] + (
                   ['--amp'] if args.amp else []) + [
@@ -407,8 +391,7 @@ def run_config(args: argparse.Namespace, i: int, path: Path, threads: int) -> di
     if result.is_file():
         row = json.loads(result.read_text())
     else:
-        row = dict(config=name, steps={}, s_per_iter=None, peak_mb=None,
-                   error=f'worker ended ({code}) without a result; see {out / "run.log"}')
+        row = _row(name, f'worker ended ({code}) without a result; see {out / "run.log"}')
     if code != 0 and not row['error']:
         row['error'] = f'worker exit status {code}; see {out / "run.log"}'
     row['seconds'] = round(time.time() - start, 1)
