@@ -5,9 +5,11 @@ ONNX export checked with onnxruntime."""
 import importlib.util
 import pickle
 import re
+from unittest import mock
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -15,11 +17,12 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmplug import EMO, ConvNeXt, FasterNet, InceptionNeXt, RefConv, switch_to_deploy
 from mmplug.analysis import n_tensors
-from mmplug.models.layers import (
-    LayerNorm2d,
+from mmplug.models import fusion
+from mmplug.models.fusion import ConvAct, ConvAdd
+from mmplug.models.layers import LayerNorm2d
+from mmplug.models.reparam import (
     fold_norm_into_next_conv,
     fold_norm_into_prev_conv,
-    fused_conv,
     scale_conv_output,
 )
 from tests.helpers import ROOT, build_model, run_tool
@@ -92,56 +95,93 @@ def test_layer_scale_folds_into_the_conv():
     torch.testing.assert_close(conv(x), expected)
 
 
+def _fused(conv: nn.Conv2d, act):
+    """``conv`` as the fused module that deploy forms use, and the plain
+    function it must compute: ``act(conv(x))`` or ``conv(x) + other``."""
+    if act == 'add':
+        return ConvAdd.from_conv(conv), lambda x, other: conv(x) + other
+    return ConvAct.from_conv(conv, act=act), lambda x, other: act(conv(x))
+
+
+def _call(module, x, other):
+    return module(x, other) if isinstance(module, ConvAdd) else module(x)
+
+
+def _ops(fn) -> set:
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        fn()
+    return {e.name for e in prof.events()}
+
+
 @pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
-@pytest.mark.parametrize('act', [None, nn.ReLU(), nn.GELU(), nn.GELU(approximate='tanh'),
-                                 nn.SiLU(), nn.Hardswish(), 'residual'],
-                         ids=['none', 'relu', 'gelu', 'gelu_tanh', 'silu', 'hardswish',
-                              'residual'])
+@pytest.mark.parametrize('act', [nn.ReLU(), nn.GELU(), nn.GELU(approximate='tanh'), nn.SiLU(),
+                                 nn.Hardswish(), 'add'],
+                         ids=['relu', 'gelu', 'gelu_tanh', 'silu', 'hardswish', 'add'])
 def test_fused_conv_equals_the_plain_composition(act, channels_last):
     torch.manual_seed(0)
     conv = nn.Conv2d(8, 8, 1)
+    fused, plain = _fused(conv, act)
+    assert fused.weight is conv.weight and list(fused.state_dict()) == ['weight', 'bias']
     x, other = torch.randn(2, 8, 9, 7), torch.randn(2, 8, 9, 7)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    residual = other if act == 'residual' else None
-    act = None if act == 'residual' else act
-    y = conv(x)
-    expected = (act(y) if act is not None else y) + (0 if residual is None else residual)
+    expected = plain(x, other)
     with torch.no_grad():  # the oneDNN path
-        torch.testing.assert_close(fused_conv(x, conv, act, residual), expected.detach())
+        torch.testing.assert_close(_call(fused, x, other), expected.detach())
     # with gradients it is the plain composition, and trains
-    out = fused_conv(x, conv, act, residual)
+    out = _call(fused, x, other)
     torch.testing.assert_close(out, expected)
     out.sum().backward()
     assert conv.weight.grad is not None
 
 
+def test_fused_conv_is_one_call_in_inference_and_public_ops_otherwise(monkeypatch):
+    fused = ConvAct.from_conv(nn.Conv2d(8, 16, 1), act=nn.GELU()).eval()
+    x = torch.randn(1, 8, 4, 4)
+    ops = _ops(lambda: fused(x))
+    assert 'mkldnn::_convolution_pointwise' in ops and 'aten::gelu' not in ops
+    # a torch whose private op is missing or has another signature: public ops
+    monkeypatch.setattr(fusion, '_pointwise', mock.Mock(side_effect=TypeError('signature')))
+    fusion.onednn_fusion_available.cache_clear()
+    try:
+        assert not fusion.onednn_fusion_available()
+        ops = _ops(lambda: torch.testing.assert_close(fused(x), F.gelu(fused._conv_forward(
+            x, fused.weight, fused.bias))))
+        assert 'aten::gelu' in ops and 'mkldnn::_convolution_pointwise' not in ops
+    finally:
+        fusion.onednn_fusion_available.cache_clear()
+
+
 def test_packed_weights_follow_the_weight_shape_and_memory_format():
-    """Deploy mode keeps each 1x1 conv's weight in oneDNN's layout between
-    calls; a new input shape or memory format, or new weights, must not reuse
-    a stale one (the tools load a checkpoint after the structure is built)."""
+    """A fused conv keeps its weight in oneDNN's layout between channels_last
+    calls (a buffer that is not saved); a new input shape or new weights must
+    not reuse a stale one (the tools load a checkpoint after the structure is
+    built). In channels_last the packed path agrees with the unpacked one bit
+    for bit; NCHW inputs are not packed (see mmplug.models.fusion)."""
     torch.manual_seed(0)
-    conv, act = nn.Conv2d(16, 32, 1), nn.GELU()
+    conv = nn.Conv2d(16, 32, 1)
+    fused = ConvAct.from_conv(conv, act=nn.GELU())
     cl = torch.channels_last
     inputs = [torch.randn(2, 16, 8, 8), torch.randn(2, 16, 8, 8).to(memory_format=cl),
               torch.randn(1, 16, 5, 7).to(memory_format=cl), torch.randn(2, 16, 8, 8)]
     with torch.no_grad():
         for step in range(2):
             for x in inputs:
-                torch.testing.assert_close(fused_conv(x, conv, act, packed=True),
-                                           act(conv(x)))
-            conv.load_state_dict({'weight': torch.randn(32, 16, 1, 1), 'bias': torch.randn(32)})
-    assert pickle.loads(pickle.dumps(conv)) is not None  # the packed copy is not pickled
-
-
-def test_fused_conv_is_one_call_in_inference():
-    conv, act = nn.Conv2d(8, 16, 1), nn.GELU()
-    with torch.no_grad(), torch.profiler.profile() as prof:
-        fused_conv(torch.randn(1, 8, 4, 4), conv, act)
-    names = {e.name for e in prof.events()}
-    assert 'mkldnn::_convolution_pointwise' in names and 'aten::gelu' not in names
-    with pytest.raises(ValueError, match='not both'):
-        fused_conv(torch.randn(1, 8, 4, 4), conv, act, torch.randn(1, 16, 4, 4))
+                out = fused(x)
+                if x.is_contiguous(memory_format=cl):  # packed: the same as unpacked
+                    assert fused.packed_weight is not None
+                    unpacked = fusion._pointwise(x, fusion._conv_args(conv, conv.weight),
+                                                 fused.act)
+                    assert torch.equal(out, unpacked)
+                torch.testing.assert_close(out, F.gelu(conv(x)))
+            fused.load_state_dict({'weight': torch.randn(32, 16, 1, 1),
+                                   'bias': torch.randn(32)})
+    assert set(fused.state_dict()) == {'weight', 'bias'}
+    for copy in (pickle.loads(pickle.dumps(fused)), torch.nn.Module.to(fused, torch.float64)):
+        with torch.no_grad():  # rebuilt, never reused across a copy or a dtype change
+            torch.testing.assert_close(copy(inputs[1].to(copy.weight.dtype)),
+                                       F.gelu(conv.to(copy.weight.dtype)(
+                                           inputs[1].to(copy.weight.dtype))))
 
 
 # ------------------------------------------------------- backbone families
@@ -182,6 +222,25 @@ def test_deploy_form_computes_the_same_with_fewer_tensors(cls, kwargs, refconv):
     switch_to_deploy(model)  # a second switch changes nothing
     with torch.no_grad():
         assert_same(model(x), expected)
+
+    # the packed path through the whole deployed backbone, in channels_last
+    model = model.to(memory_format=torch.channels_last)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        for _ in range(2):  # packs, then reuses
+            assert_same(model(x_cl), expected)
+    fused = [m for m in model.modules() if isinstance(m, (ConvAct, ConvAdd))]
+    assert all(m.packed_weight is not None for m in fused)
+    assert bool(fused) == (cls is not EMO)  # EMO has no MetaNeXt block
+
+
+@pytest.mark.parametrize('cls,kwargs', FAMILIES, ids=[c.__name__ for c, _ in FAMILIES])
+def test_training_and_eval_forms_use_public_ops_only(cls, kwargs):
+    model = cls(**kwargs, init_cfg=None).eval()
+    x = torch.randn(1, 3, 32, 32).contiguous(memory_format=torch.channels_last)
+    ops = _ops(lambda: model.to(memory_format=torch.channels_last)(x))
+    assert not [op for op in ops if op.startswith('mkldnn::')]
+    assert not [m for m in model.modules() if isinstance(m, (ConvAct, ConvAdd))]
 
 
 def test_whole_detector_and_segmentor_switch():

@@ -11,7 +11,7 @@ from mmplug.models.backbones.emo import IRMB, convert_emo
 from mmplug.models.layers import LayerNorm2d
 from tests.helpers import ROOT, build_model
 
-# REFERENCE.md §2: backbone parameters of the official models.
+# Backbone parameters of the official models (zhangzjn/EMO, model/emo.py, no head).
 OFFICIAL_BACKBONE_PARAMS = {'1m': 1_191_832, '2m': 2_176_072, '5m': 4_819_272, '6m': 5_846_856}
 
 
@@ -79,8 +79,8 @@ def test_irb_is_expand_depthwise_project_in_a_residual():
 
 
 def _official_from_mmplug(sd, classifier):
-    """mmplug's EMO keys -> the official repository's (REFERENCE.md §5 and
-    its model/emo.py): stage0.0.convs.0.{0,1} stem, stage0.1 its iRB,
+    """mmplug's EMO keys -> the official repository's (zhangzjn/EMO,
+    model/emo.py): stage0.0.convs.0.{0,1} stem, stage0.1 its iRB,
     stage{k}.{j} blocks, LayerNorm2d wrapping nn.LayerNorm as `.norm`,
     final `norm` and `head` in the classifier."""
     out = {}
@@ -111,7 +111,7 @@ def test_official_classifier_layout_loads_with_no_unexpected_key(tmp_path):
 
     path = tmp_path / 'EMO_1M_net.pth'
     torch.save(official, path)
-    backbone = EMO('1m', out_indices=(4, ), out_norm=True)
+    backbone = EMO('1m', out_indices=(4, ), out_norm_cfg=dict(type='LN2d', eps=1e-6))
     report = load_pretrained(backbone, str(path), backbone.convert_checkpoint,
                              backbone.optional_keys)
     assert report.missing == [] and sorted(report.unused) == ['head.fc.bias', 'head.fc.weight']
@@ -137,14 +137,16 @@ def test_wrong_checkpoints_and_settings_are_refused(tmp_path):
     torch.save({'conv1.weight': torch.zeros(1)}, path)
     with pytest.raises(CheckpointMismatchError, match='not an EMO state dict'):
         model.init_weights()
-    with pytest.raises(ValueError, match=r'window_size needs one entry per stage \(4\)'):
+    with pytest.raises(ValueError, match=r'window_size needs one value or one per stage \(4\)'):
         EMO('1m', window_size=[7, 7])
     with pytest.raises(ValueError, match='do not split into heads'):
         IRMB(30, 30, 2.0, 1, 3, None, torch.nn.GELU, torch.nn.BatchNorm2d, head_dim=16)
 
 
 def test_stage_norms_and_windows_follow_the_arguments():
-    model = EMO('5m', window_size=[7, 7, 10, 16], out_indices=(0, 1, 2, 3, 4), out_norm=True)
+    bn, ln = dict(type='BN', eps=1e-6), dict(type='LN2d', eps=1e-6)
+    model = EMO('5m', window_size=[7, 7, 10, 16], out_indices=(0, 1, 2, 3, 4),
+                out_norm_cfg=[bn, bn, bn, ln, ln])
     assert isinstance(model.stages[2].blocks[1].norm, LayerNorm2d)
     assert isinstance(model.stages[0].blocks[1].norm, torch.nn.BatchNorm2d)
     assert model.stages[2].blocks[1].window_size == 10

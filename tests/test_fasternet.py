@@ -53,8 +53,8 @@ def test_default_init_is_the_official_one():
 
 
 def _official_from_timm(sd):
-    """timm's FasterNet keys -> the official repository's (its inverse of
-    timm's checkpoint_filter_fn, written from REFERENCE.md §5)."""
+    """timm's FasterNet keys -> the official repository's
+    (JierunChen/FasterNet): the inverse of timm's checkpoint_filter_fn."""
     out = {}
     for k, v in sd.items():
         m = re.match(r'stages\.(\d+)\.(downsample|blocks)\.(.*)', k)
@@ -98,7 +98,7 @@ def test_timm_and_official_weights_give_timm_features(arch):
         assert torch.equal(converted[k], official[k]), k
     assert convert_fasternet(converted) == converted  # already converted: left alone
 
-    model = FasterNet(arch, out_norm=False).eval()
+    model = FasterNet(arch, out_norm_cfg=None).eval()
     backbone_sd = {k: v for k, v in converted.items() if not k.startswith('head.')}
     model.load_state_dict(backbone_sd, strict=True)
     with torch.no_grad():

@@ -46,10 +46,10 @@ def test_inception_mixer_splits_and_checks_its_ratio():
     assert mixer.dwconv_w.kernel_size == (1, 7) and mixer.dwconv_h.kernel_size == (7, 1)
     with pytest.raises(ValueError, match=r'branch_ratio=0\.5 gives 32 channels'):
         InceptionDWConv2d(64, branch_ratio=0.5)
-    light = InceptionNeXt('tiny', band_kernel_size=7, branch_ratio=1 / 16, mlp_ratios=[2] * 4)
+    light = InceptionNeXt('tiny', band_kernel_size=7, branch_ratio=1 / 16, mlp_ratio=2)
     assert light.stages[0].blocks[0].mlp.fc1.out_channels == 2 * 96
-    with pytest.raises(ValueError, match='mlp_ratios needs one value per stage'):
-        InceptionNeXt('atto', mlp_ratios=[2, 2])
+    with pytest.raises(ValueError, match=r'mlp_ratio needs one value or one per stage \(4\)'):
+        InceptionNeXt('atto', mlp_ratio=[2, 2])
 
 
 @pytest.mark.parametrize('arch', ['atto', 'tiny'])
@@ -67,8 +67,9 @@ def test_inceptionnext_timm_weights_give_timm_features(arch):
 
 
 def _official_convnext_from_timm(sd):
-    """timm's ConvNeXt keys -> the official repository's (REFERENCE.md §5):
-    downsample_layers, stages.{i}.{j}.dwconv/pwconv (Linear), norm, head."""
+    """timm's ConvNeXt keys -> the official repository's (facebookresearch/ConvNeXt,
+    the inverse of timm's ``checkpoint_filter_fn``): downsample_layers,
+    stages.{i}.{j}.dwconv/pwconv (Linear), norm, head."""
     out = {}
     for k, v in sd.items():
         k = k.replace('stem.', 'downsample_layers.0.')

@@ -14,7 +14,8 @@ custom_imports = dict(imports=['mmplug'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='mmplug.EMO', arch='5m', out_indices=(4, ), out_norm=True, drop_path_rate=0.05),
+        type='mmplug.EMO', arch='5m', out_indices=(4, ),
+        out_norm_cfg=dict(type='LN2d', eps=1e-6), drop_path_rate=0.05),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

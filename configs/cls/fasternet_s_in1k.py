@@ -15,7 +15,7 @@ custom_imports = dict(imports=['mmplug'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
     backbone=dict(
-        type='FasterNet', arch='s', out_indices=(3, ), out_norm=False, drop_path_rate=0.1),
+        type='FasterNet', arch='s', out_indices=(3, ), out_norm_cfg=None, drop_path_rate=0.1),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='FasterNetClsHead',

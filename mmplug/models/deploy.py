@@ -1,9 +1,11 @@
-"""Deploy mode: fold every re-parameterizable layer and block of a model.
+"""Deploy mode: the one way to the inference form of a model.
 
-Each layer or block that can fold has a ``switch_to_deploy()`` method that
-folds it in place (idempotent): RefConv into a plain conv, BatchNorm into the
-conv before it or the 1x1 conv after it, layer scale into the projection
-before it, FasterNet's partial conv to its inference form.
+Each layer or block that has an inference form has a ``switch_to_deploy()``
+method that produces it in place (idempotent): RefConv folds into a plain
+conv, a BatchNorm into the conv before it or the 1x1 conv after it, a layer
+scale into the projection before it, FasterNet's partial conv switches to its
+slicing form, and an MLP's convs become fused convs (conv + activation, conv
++ residual add; :mod:`mmplug.models.fusion`) that keep the state-dict keys.
 :func:`switch_to_deploy` walks a whole model (a backbone, a detector, a
 segmentor), children first, so a block folds into convs that are already
 plain.

@@ -23,7 +23,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
 from ..registry import MODELS, build_wrapped
-from .layers import replace_spatial_convs
+from .reparam import replace_spatial_convs
 
 MAP_INITS = ('zero', 'random')
 

@@ -1,92 +1,96 @@
-"""Time the two equivalent ConvNeXt block forms on this CPU: permute +
-LayerNorm + Linear MLP (the official form) against channels-first LayerNorm +
-1x1-conv MLP on NCHW (mmplug's MetaNeXtBlock). Prints milliseconds per call,
-median of repeats, alternating, at two stage shapes of ConvNeXt-T. Then times
-the channels-first LayerNorm with and without its affine part in inference,
-which decides whether deploy mode folds that part into the next conv (it
-does not: without it the norm is slower on this CPU).
+"""Time the forms of a block that mmplug chose between, on this CPU, with the
+real modules:
+
+1. ConvNeXt's block: mmplug's :class:`MetaNeXtBlock` (channels-first
+   LayerNorm and a 1x1-conv MLP on NCHW) against timm's ``ConvNeXtBlock`` in
+   the official form (permute, LayerNorm and Linear MLP), both from ConvNeXt-T
+   at two stage shapes, in training and inference, NCHW and channels_last;
+2. the deploy form's fused 1x1 conv + GELU (:class:`ConvAct`) against the
+   plain conv and GELU;
+3. the channels-first LayerNorm with and without its affine part, which
+   decides whether deploy mode folds that part into the next conv (it does
+   not: without it the norm is slower on this CPU).
+
+Milliseconds per call, median of repeats that alternate the forms.
 
     python tools/analysis/block_forms.py
 """
+import copy
 import statistics
 import time
+from typing import Callable, Dict
 
 import torch
 from torch import nn
 
+from mmplug import ConvNeXt
+from mmplug.models.fusion import ConvAct
 from mmplug.models.layers import LayerNorm2d
 
 
-class LinearForm(nn.Module):
-    def __init__(self, c: int):
-        super().__init__()
-        self.dw = nn.Conv2d(c, c, 7, 1, 3, groups=c)
-        self.norm = nn.LayerNorm(c, eps=1e-6)
-        self.fc1, self.act, self.fc2 = nn.Linear(c, 4 * c), nn.GELU(), nn.Linear(4 * c, c)
-        self.gamma = nn.Parameter(torch.ones(c))
-
-    def forward(self, x):
-        y = self.dw(x).permute(0, 2, 3, 1)
-        y = self.fc2(self.act(self.fc1(self.norm(y)))) * self.gamma
-        return x + y.permute(0, 3, 1, 2)
+def timm_block(channels: int) -> nn.Module:
+    """timm's ConvNeXt block in the official (Linear MLP) form."""
+    from timm.models.convnext import ConvNeXtBlock  # a benchmark dependency
+    return ConvNeXtBlock(channels, conv_mlp=False, ls_init_value=1e-6)
 
 
-class ConvForm(nn.Module):
-    def __init__(self, c: int):
-        super().__init__()
-        self.dw = nn.Conv2d(c, c, 7, 1, 3, groups=c)
-        self.norm = LayerNorm2d(c, eps=1e-6)
-        self.fc1, self.act, self.fc2 = nn.Conv2d(c, 4 * c, 1), nn.GELU(), nn.Conv2d(4 * c, c, 1)
-        self.gamma = nn.Parameter(torch.ones(c))
+def median_ms(fns: Dict[str, Callable[[], object]], repeats: int,
+              warmup: int = 2) -> Dict[str, float]:
+    """Median milliseconds per call of each function, calls alternating."""
+    times = {k: [] for k in fns}
+    for i in range(warmup + repeats):
+        for k, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            if i >= warmup:
+                times[k].append(time.perf_counter() - start)
+    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
 
-    def forward(self, x):
-        return x + self.fc2(self.act(self.fc1(self.norm(self.dw(x))))) * self.gamma.view(
-            1, -1, 1, 1)
 
-
-def timed(model, x, train):
-    start = time.perf_counter()
-    if train:
-        model(x).sum().backward()
-    else:
-        with torch.no_grad():
-            model(x)
-    return time.perf_counter() - start
+def step(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
+    def run():
+        if train:
+            model(x).sum().backward()
+        else:
+            with torch.no_grad():
+                model(x)
+    return run
 
 
 def main() -> None:
     torch.set_num_threads(2)
-    for c, hw in ((96, 56), (384, 14)):
+    backbone = ConvNeXt('tiny', init_cfg=None)
+    for stage, hw in ((0, 56), (2, 14)):
+        ours = backbone.stages[stage].blocks[0]
+        c = ours.mlp.fc2.out_channels
         for channels_last in (False, True):
+            fmt = torch.channels_last if channels_last else torch.contiguous_format
             for train in (False, True):
-                x = torch.randn(8, c, hw, hw, requires_grad=train)
-                forms = {'linear': LinearForm(c), 'conv': ConvForm(c)}
-                if channels_last:
-                    x = x.detach().contiguous(memory_format=torch.channels_last)
-                    x.requires_grad_(train)
-                    forms = {k: m.to(memory_format=torch.channels_last)
-                             for k, m in forms.items()}
-                times = {k: [] for k in forms}
-                for i in range(8):
-                    for k, m in forms.items():
-                        t = timed(m, x, train)
-                        if i >= 2:
-                            times[k].append(t)
-                lin, conv = (statistics.median(times[k]) * 1e3 for k in ('linear', 'conv'))
-                print(f'C={c} {hw}x{hw} channels_last={channels_last} train={train}: '
-                      f'linear {lin:.1f} ms, conv {conv:.1f} ms, conv/linear {conv / lin:.2f}')
+                forms = {'timm (Linear)': timm_block(c), 'mmplug (1x1 conv)': copy.deepcopy(ours)}
+                forms = {k: m.train(train).to(memory_format=fmt) for k, m in forms.items()}
+                x = torch.randn(8, c, hw, hw).contiguous(memory_format=fmt).requires_grad_(train)
+                ms = median_ms({k: step(m, x, train) for k, m in forms.items()}, 6)
+                ratio = ms['mmplug (1x1 conv)'] / ms['timm (Linear)']
+                print(f'ConvNeXt-T block C={c} {hw}x{hw} channels_last={channels_last} '
+                      f'train={train}: ' + ', '.join(f'{k} {v:.1f} ms' for k, v in ms.items())
+                      + f', mmplug/timm {ratio:.2f}')
+
+    conv, act = nn.Conv2d(96, 384, 1), nn.GELU()
+    fused = ConvAct.from_conv(conv, act=act).eval()
+    for fmt in (torch.contiguous_format, torch.channels_last):
+        x = torch.randn(8, 96, 56, 56).contiguous(memory_format=fmt)
+        ms = median_ms({'conv + GELU': step(nn.Sequential(conv, act), x, False),
+                        'ConvAct (fused)': step(fused, x, False)}, 10)
+        print(f'1x1 conv 96->384 + GELU, 8x96x56x56 {fmt}: '
+              + ', '.join(f'{k} {v:.1f} ms' for k, v in ms.items()))
 
     for c, hw in ((96, 56), (384, 14)):
         x = torch.randn(8, c, hw, hw)
-        norms = {'affine': LayerNorm2d(c), 'no affine': LayerNorm2d(c, elementwise_affine=False)}
-        times = {k: [] for k in norms}
-        for i in range(30):
-            for k, m in norms.items():
-                if i >= 5:
-                    times[k].append(timed(m, x, False))
-        with_, without = (statistics.median(times[k]) * 1e3 for k in norms)
-        print(f'LayerNorm2d C={c} {hw}x{hw} inference: with affine {with_:.2f} ms, '
-              f'without {without:.2f} ms')
+        norms = {'with affine': LayerNorm2d(c),
+                 'without': LayerNorm2d(c, elementwise_affine=False)}
+        ms = median_ms({k: step(m, x, False) for k, m in norms.items()}, 25, warmup=5)
+        print(f'LayerNorm2d C={c} {hw}x{hw} inference: '
+              + ', '.join(f'{k} {v:.2f} ms' for k, v in ms.items()))
 
 
 if __name__ == '__main__':

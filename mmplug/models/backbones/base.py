@@ -1,12 +1,16 @@
 """The one contract every mmplug backbone keeps.
 
 A backbone is a stem followed by stages. Its possible outputs ("levels") are
-listed once, with their channels and strides, so that ``out_indices`` can be
-checked and the output metadata read before any forward pass. Subclasses
-build ``self.stem`` and ``self.stages`` and call :meth:`_init_outputs`.
+known from its arch before anything is built (:meth:`BaseBackbone.levels_of`),
+so ``out_indices`` and ``frozen_stages`` are checked first, and the output
+metadata can be read without a forward pass. A subclass calls
+``super().__init__`` first, then builds ``self.stem`` and ``self.stages``
+(spatial convs from ``conv_factory(conv_cfg)``), then calls
+:meth:`BaseBackbone._init_outputs` last.
 """
 import copy
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
+import warnings
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.model import BaseModule
@@ -14,12 +18,34 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import (
-    conv_factory,
-    fuse_conv_norm_pairs,
-    pad_to_multiple,
-    replace_spatial_convs,
-)
+from ..layers import norm_factory, pad_to_multiple
+from ..reparam import fuse_conv_norm_pairs
+
+
+def take_deprecated(owner: str, kwargs: dict, renames: Dict[str, str]) -> dict:
+    """Arguments given under deprecated names, under their new names, with a
+    warning each; any other unexpected argument is a TypeError.
+
+    Args:
+        owner: The class, for messages.
+        kwargs: The arguments ``__init__`` did not take by name.
+        renames: Old name -> new name.
+    """
+    unknown = sorted(set(kwargs) - set(renames))
+    if unknown:
+        raise TypeError(f'{owner}: unexpected arguments {unknown}')
+    for old in kwargs:
+        warnings.warn(f'{owner}: argument {old!r} is deprecated; use {renames[old]!r}',
+                      FutureWarning, stacklevel=3)
+    return {renames[old]: value for old, value in kwargs.items()}
+
+
+def per_stage(owner: str, name: str, value, n: int) -> list:
+    """``value`` (one value, or one per stage) as a list of ``n``."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise ValueError(f'{owner}: {name} needs one value or one per stage ({n}), got {value}')
+    return values
 
 
 class ShapeSpec(NamedTuple):
@@ -49,6 +75,8 @@ class BaseBackbone(BaseModule):
     #: Keys a checkpoint may lack or have in excess (regexes): the per-output
     #: norms, absent from classification checkpoints.
     optional_keys: Tuple[str, ...] = ()
+    #: timm's model of the same architecture per variant name, if timm has one.
+    timm_names: Dict[str, str] = {}
 
     def __init__(self,
                  arch: Union[str, dict],
@@ -59,10 +87,20 @@ class BaseBackbone(BaseModule):
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=copy.deepcopy(init_cfg))
         self.arch = self.parse_arch(arch)
-        self._out_indices_arg = out_indices
-        self._frozen_stages_arg = frozen_stages
+        self.levels = tuple(self.levels_of(self.arch))
+        self.out_indices = self._check_out_indices(out_indices, len(self.levels))
+        n_stages = len(self.arch['depths'])
+        if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= n_stages):
+            raise ValueError(f'{type(self).__name__}: frozen_stages must be an int from -1 '
+                             f'(nothing) to {n_stages} (every stage), got {frozen_stages!r}')
+        self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+
+    def levels_of(self, arch: dict) -> List[ShapeSpec]:
+        """Channels and stride of every possible output of ``arch``, in
+        increasing stride: by default one per stage, stride 4 to 32."""
+        return [ShapeSpec(c, 4 * 2**i) for i, c in enumerate(arch['channels'])]
 
     # ------------------------------------------------------------- variants
     @classmethod
@@ -92,34 +130,26 @@ class BaseBackbone(BaseModule):
                         f'or a dict, got {type(arch).__name__}')
 
     # -------------------------------------------------------------- outputs
-    def _init_outputs(self, levels: Sequence[ShapeSpec]) -> None:
-        """Record the possible output levels, then check ``out_indices`` and
-        ``frozen_stages`` against them. Call at the end of ``__init__``."""
-        self.levels = tuple(levels)
-        self.out_indices = self._check_out_indices(self._out_indices_arg, len(self.levels))
-        n_stages = len(self.stages)
-        if not (isinstance(self._frozen_stages_arg, int)
-                and -1 <= self._frozen_stages_arg <= n_stages):
-            raise ValueError(f'{type(self).__name__}: frozen_stages must be an int '
-                             f'from -1 (nothing) to {n_stages} (every stage), '
-                             f'got {self._frozen_stages_arg!r}')
-        self.frozen_stages = self._frozen_stages_arg
-        self._freeze_stages()
+    def _init_outputs(self, out_norm_cfg: Optional[Union[dict, Sequence[dict]]]) -> None:
+        """Put a norm on each output (``norm{i}`` for level ``i``), then
+        freeze the frozen stages. Call last in ``__init__``.
 
-    def _apply_conv_cfg(self, conv_cfg: Optional[dict]) -> None:
-        """Rebuild every spatial conv (kernel > 1) from ``conv_cfg`` (e.g.
-        ``dict(type='RefConv')``); None keeps ``nn.Conv2d``. Call before
-        :meth:`_init_outputs`, so that frozen stages freeze the new layers."""
-        if conv_cfg is not None:
-            replace_spatial_convs(self, conv_factory(conv_cfg))
-
-    def _init_out_norms(self, make_norm: Optional[Callable[[int], nn.Module]]) -> None:
-        """Put ``make_norm(i)`` on each output level ``i``, as ``norm{i}``;
-        None puts none. Call after :meth:`_init_outputs`."""
-        self.out_norm = make_norm is not None
+        Args:
+            out_norm_cfg: None for no norm, one norm config for every level,
+                or one per level.
+        """
+        if isinstance(out_norm_cfg, (list, tuple)):
+            if len(out_norm_cfg) != len(self.levels):
+                raise ValueError(f'{type(self).__name__}: out_norm_cfg needs one config per '
+                                 f'output level ({len(self.levels)}), got {len(out_norm_cfg)}')
+            cfgs = list(out_norm_cfg)
+        else:
+            cfgs = [out_norm_cfg] * len(self.levels)
+        self.out_norm = out_norm_cfg is not None
         if self.out_norm:
             for i in self.out_indices:
-                self.add_module(f'norm{i}', make_norm(i))
+                self.add_module(f'norm{i}', norm_factory(cfgs[i])(self.levels[i].channels))
+        self._freeze_stages()
 
     def _check_out_indices(self, out_indices, n: int) -> Tuple[int, ...]:
         name = type(self).__name__

@@ -18,6 +18,8 @@ from torch import nn
 
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
+from ..layers import ConvLayer
+from .base import take_deprecated
 from .metanext import MetaNeXt
 
 
@@ -35,7 +37,8 @@ class ConvNeXt(MetaNeXt):
             has none unless ``norm_cfg`` asks for it).
         drop_path_rate: Stochastic depth rate of the last block.
         kernel_size: Kernel of the depthwise token mixer.
-        mlp_ratios: Per-stage MLP ratios; None takes the variant's.
+        mlp_ratio: MLP ratio, one or one per stage; None takes the
+            variant's (``mlp_ratios``, the deprecated name, still works).
         layer_scale_init_value: Initial layer scale; 0 disables it.
         norm_cfg: Norm of the stem, downsampling layers and blocks.
         act_cfg: Activation of the MLPs.
@@ -58,7 +61,7 @@ class ConvNeXt(MetaNeXt):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.0,
                  kernel_size: int = 7,
-                 mlp_ratios: Optional[Sequence[float]] = None,
+                 mlp_ratio: Optional[Union[float, Sequence[float]]] = None,
                  layer_scale_init_value: float = 1e-6,
                  norm_cfg: dict = dict(type='LN2d', eps=1e-6),
                  act_cfg: dict = dict(type='GELU'),
@@ -66,15 +69,18 @@ class ConvNeXt(MetaNeXt):
                  conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
+                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
+                 **deprecated):
+        mlp_ratio = take_deprecated('ConvNeXt', deprecated,
+                                    {'mlp_ratios': 'mlp_ratio'}).get('mlp_ratio', mlp_ratio)
         self.kernel_size = kernel_size
         super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval,
-                         drop_path_rate, layer_scale_init_value, mlp_ratios, norm_cfg, act_cfg,
+                         drop_path_rate, layer_scale_init_value, mlp_ratio, norm_cfg, act_cfg,
                          out_norm_cfg, conv_cfg, with_cp, init_cfg)
 
-    def make_token_mixer(self, channels: int) -> nn.Module:
+    def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
         k = self.kernel_size
-        return nn.Conv2d(channels, channels, k, padding=k // 2, groups=channels)
+        return conv_layer(channels, channels, k, padding=k // 2, groups=channels)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -154,3 +160,5 @@ ConvNeXt.arch_settings = {
     'xlarge': dict(depths=[3, 3, 27, 3], channels=[256, 512, 1024, 2048],
                    mlp_ratios=[4, 4, 4, 4]),
 }
+#: timm's model of each variant (the same architecture and parameter count).
+ConvNeXt.timm_names = {a: f'convnext_{a}' for a in ConvNeXt.arch_settings}

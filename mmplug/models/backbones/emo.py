@@ -16,15 +16,16 @@ from torch import nn
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import (
+    ConvLayer,
     DropPath,
     Stage,
     act_factory,
+    conv_factory,
     drop_path_rates,
-    fold_norm_into_next_conv,
-    fold_norm_into_prev_conv,
     norm_factory,
 )
-from .base import BaseBackbone, ShapeSpec
+from ..reparam import fold_norm_into_next_conv, fold_norm_into_prev_conv
+from .base import BaseBackbone, ShapeSpec, per_stage, take_deprecated
 
 
 class ConvNormAct(nn.Module):
@@ -40,15 +41,18 @@ class ConvNormAct(nn.Module):
         bias: Whether the conv has a bias.
         norm_layer: Norm factory, or None.
         act_layer: Activation factory, or None.
+        conv_layer: Builds the conv when its kernel is larger than 1x1
+            (``nn.Conv2d``'s signature); a 1x1 conv is always ``nn.Conv2d``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
                  stride: int = 1, groups: int = 1, bias: bool = False,
-                 norm_layer=None, act_layer=None):
+                 norm_layer=None, act_layer=None, conv_layer: ConvLayer = nn.Conv2d):
         super().__init__()
         padding = -(-(kernel_size - stride) // 2)
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding,
-                              groups=groups, bias=bias)
+        make = conv_layer if kernel_size > 1 else nn.Conv2d
+        self.conv = make(in_channels, out_channels, kernel_size, stride, padding, groups=groups,
+                         bias=bias)
         self.norm = norm_layer(out_channels) if norm_layer else nn.Identity()
         self.act = act_layer() if act_layer else nn.Identity()
 
@@ -114,13 +118,15 @@ class IRMB(nn.Module):
         se_ratio: SE bottleneck over the hidden width; 0 for no SE.
         has_skip: Use the residual when shapes allow it.
         drop_path: Stochastic depth rate of the residual branch.
+        conv_layer: Builds the depthwise conv (``nn.Conv2d``'s signature).
     """
 
     def __init__(self, in_channels: int, out_channels: int, exp_ratio: float, stride: int,
                  kernel_size: int, norm_layer, act_layer, conv_norm_layer,
                  head_dim: Optional[int] = None, window_size: int = 7, attn_pre: bool = True,
                  qkv_bias: bool = True, expand: bool = True, se_ratio: float = 0.0,
-                 has_skip: bool = True, drop_path: float = 0.0):
+                 has_skip: bool = True, drop_path: float = 0.0,
+                 conv_layer: ConvLayer = nn.Conv2d):
         super().__init__()
         hidden = int(in_channels * exp_ratio)
         if not expand and hidden != in_channels:
@@ -139,7 +145,8 @@ class IRMB(nn.Module):
         self.v = ConvNormAct(in_channels, hidden, bias=qkv_bias, act_layer=act_layer) \
             if expand else nn.Identity()
         self.conv_local = ConvNormAct(hidden, hidden, kernel_size, stride, groups=hidden,
-                                      norm_layer=conv_norm_layer, act_layer=nn.SiLU)
+                                      norm_layer=conv_norm_layer, act_layer=nn.SiLU,
+                                      conv_layer=conv_layer)
         self.se = SqueezeExcite(hidden, round(hidden * se_ratio), act_layer) \
             if se_ratio > 0 else nn.Identity()
         self.proj = ConvNormAct(hidden, out_channels)
@@ -206,7 +213,8 @@ class EMO(BaseBackbone):
         norm_eval: Keep BatchNorm layers in eval mode while training.
         drop_path_rate: Stochastic depth rate of the last block.
         stem_channels: Width of the stem.
-        kernel_sizes: Depthwise kernel per stage (the stem uses the first).
+        kernel_size: Depthwise kernel, one or one per stage (the stem uses
+            the first); ``kernel_sizes``, the deprecated name, still works.
         window_size: Attention window, one int or one per stage; 0 or less
             attends over the whole map.
         attn_stages: Which stages attend (not their first block).
@@ -216,9 +224,11 @@ class EMO(BaseBackbone):
         norm_cfgs: Input norm of the blocks, per stage.
         act_cfgs: Activation after the expansions, per stage.
         conv_norm_cfg: Norm of the stem conv and of every depthwise conv.
-        out_norm: Put a norm (that stage's ``norm_cfgs`` entry) on each
-            output; the official classifier has one on the last stage, the
-            downstream models none.
+        out_norm_cfg: Norm put on each output (``norm{i}``): one config, or
+            one per output level; the official classifier has a LayerNorm on
+            the last stage, the downstream models none. The deprecated
+            ``out_norm=True`` means each level's own norm (``conv_norm_cfg``
+            for the stem, that stage's ``norm_cfgs`` entry for the others).
         conv_cfg: Layer of every spatial conv (stem, depthwise), e.g.
             ``dict(type='RefConv')``; None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
@@ -237,7 +247,7 @@ class EMO(BaseBackbone):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.0,
                  stem_channels: int = 24,
-                 kernel_sizes: Sequence[int] = (3, 3, 5, 5),
+                 kernel_size: Union[int, Sequence[int]] = (3, 3, 5, 5),
                  window_size: Union[int, Sequence[int]] = 7,
                  attn_stages: Sequence[bool] = (False, False, True, True),
                  attn_pre: bool = True,
@@ -247,29 +257,37 @@ class EMO(BaseBackbone):
                  (dict(type='LN2d', eps=1e-6), ) * 2,
                  act_cfgs: Sequence[dict] = (dict(type='SiLU'), ) * 2 + (dict(type='GELU'), ) * 2,
                  conv_norm_cfg: dict = dict(type='BN', eps=1e-6),
-                 out_norm: bool = False,
+                 out_norm_cfg: Optional[Union[dict, Sequence[dict]]] = None,
                  conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = None):
+                 init_cfg: Optional[Union[dict, list]] = None,
+                 **deprecated):
+        renamed = take_deprecated('EMO', deprecated, {'kernel_sizes': 'kernel_size',
+                                                      'out_norm': 'out_norm_cfg'})
+        kernel_size = renamed.get('kernel_size', kernel_size)
+        if 'out_norm_cfg' in renamed:
+            out_norm_cfg = [conv_norm_cfg, *norm_cfgs] if renamed['out_norm_cfg'] else None
+        self.stem_channels = stem_channels
         super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
         depths, channels = self.arch['depths'], self.arch['channels']
         n = len(depths)
-        windows = [window_size] * n if isinstance(window_size, int) else list(window_size)
-        per_stage = dict(kernel_sizes=kernel_sizes, window_size=windows, attn_stages=attn_stages,
-                         se_ratios=se_ratios, norm_cfgs=norm_cfgs, act_cfgs=act_cfgs)
-        for name, values in per_stage.items():
+        kernel_sizes = per_stage('EMO', 'kernel_size', kernel_size, n)
+        windows = per_stage('EMO', 'window_size', window_size, n)
+        for name, values in dict(attn_stages=attn_stages, se_ratios=se_ratios,
+                                 norm_cfgs=norm_cfgs, act_cfgs=act_cfgs).items():
             if len(values) != n:
                 raise ValueError(f'EMO: {name} needs one entry per stage ({n}), got {values}')
         norms = [norm_factory(cfg) for cfg in norm_cfgs]
         acts = [act_factory(cfg) for cfg in act_cfgs]
         conv_norm = norm_factory(conv_norm_cfg)
+        conv_layer = conv_factory(conv_cfg)
         self.window_size = windows
 
         self.stem = nn.Sequential(
             ConvNormAct(in_channels, stem_channels, kernel_sizes[0], 2, bias=True,
-                        norm_layer=conv_norm),
+                        norm_layer=conv_norm, conv_layer=conv_layer),
             IRMB(stem_channels, stem_channels, 1.0, 1, kernel_sizes[0], None, acts[0], conv_norm,
-                 expand=False, se_ratio=1.0, has_skip=False))
+                 expand=False, se_ratio=1.0, has_skip=False, conv_layer=conv_layer))
         self.stages = nn.ModuleList()
         prev = stem_channels
         for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
@@ -281,16 +299,15 @@ class EMO(BaseBackbone):
                     2 if first else 1, kernel_sizes[i], norms[i], acts[i], conv_norm,
                     head_dim=self.arch['head_dims'][i] if attn_stages[i] and not first else None,
                     window_size=windows[i], attn_pre=attn_pre, qkv_bias=qkv_bias,
-                    se_ratio=se_ratios[i], has_skip=not first, drop_path=rate))
+                    se_ratio=se_ratios[i], has_skip=not first, drop_path=rate,
+                    conv_layer=conv_layer))
                 prev = channels[i]
             self.stages.append(Stage(blocks, None, with_cp=with_cp))
-        self._apply_conv_cfg(conv_cfg)
-        levels = [ShapeSpec(stem_channels, 2)] + [
-            ShapeSpec(c, 2**(i + 2)) for i, c in enumerate(channels)]
-        self._init_outputs(levels)
-        self._init_out_norms(
-            (lambda i: (norms[i - 1] if i else conv_norm)(levels[i].channels))
-            if out_norm else None)
+        self._init_outputs(out_norm_cfg)
+
+    def levels_of(self, arch: dict) -> List[ShapeSpec]:
+        """Level 0 is the stem (stride 2), levels 1-4 the stages."""
+        return [ShapeSpec(self.stem_channels, 2)] + super().levels_of(arch)
 
     def forward(self, x: torch.Tensor) -> tuple:
         x = self.stem(x)

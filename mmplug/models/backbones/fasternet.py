@@ -14,15 +14,16 @@ from torch import nn
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import (
+    ConvLayer,
     ConvMlp,
-    DropPath,
     Stage,
     act_factory,
+    conv_factory,
     drop_path_rates,
     norm_factory,
-    scale_conv_output,
 )
-from .base import BaseBackbone, ShapeSpec
+from .base import BaseBackbone, per_stage, take_deprecated
+from .metanext import MetaNeXtBlock
 
 
 class PartialConv(nn.Module):
@@ -39,17 +40,19 @@ class PartialConv(nn.Module):
         channels: Input and output channels.
         n_div: The conv sees ``channels // n_div`` channels.
         kernel_size: Spatial size of the conv.
+        conv_layer: Builds the conv (``nn.Conv2d``'s signature).
     """
 
-    def __init__(self, channels: int, n_div: int = 4, kernel_size: int = 3):
+    def __init__(self, channels: int, n_div: int = 4, kernel_size: int = 3,
+                 conv_layer: ConvLayer = nn.Conv2d):
         super().__init__()
         self.conv_channels = channels // n_div
         if self.conv_channels < 1:
             raise ValueError(f'PartialConv: channels={channels} with n_div={n_div} '
                              f'leaves no channel to convolve')
         self.untouched_channels = channels - self.conv_channels
-        self.conv = nn.Conv2d(self.conv_channels, self.conv_channels, kernel_size,
-                              1, kernel_size // 2, bias=False)
+        self.conv = conv_layer(self.conv_channels, self.conv_channels, kernel_size, 1,
+                               kernel_size // 2, bias=False)
         self.deploy = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,46 +74,6 @@ class PartialConv(nn.Module):
         return out
 
 
-class FasterNetBlock(nn.Module):
-    """PConv, then a 1x1-conv MLP with a norm inside, in a residual.
-
-    Args:
-        channels: Block width.
-        n_div: PConv convolves ``channels // n_div`` channels.
-        mlp_ratio: Hidden width of the MLP over ``channels``.
-        drop_path: Stochastic depth rate of the residual branch.
-        layer_scale_init_value: Initial layer scale; 0 disables it (as every
-            official variant).
-        act_layer: Activation factory.
-        norm_layer: Norm factory.
-    """
-
-    def __init__(self, channels: int, n_div: int, mlp_ratio: float, drop_path: float,
-                 layer_scale_init_value: float, act_layer, norm_layer):
-        super().__init__()
-        self.token_mixer = PartialConv(channels, n_div)
-        self.mlp = ConvMlp(channels, int(channels * mlp_ratio), act_layer, norm_layer,
-                           bias=False)
-        self.gamma = nn.Parameter(torch.full((channels, ), layer_scale_init_value)) \
-            if layer_scale_init_value > 0 else None
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.token_mixer(x)
-        if not self.training or isinstance(self.drop_path, nn.Identity):
-            return self.mlp(y, residual=x, scale=self.gamma)
-        return x + self.drop_path(self.mlp(y, scale=self.gamma))
-
-    def switch_to_deploy(self) -> None:
-        """PConv to its inference form, the MLP's BatchNorm into ``fc1``, the
-        layer scale into ``fc2``."""
-        self.token_mixer.switch_to_deploy()
-        self.mlp.switch_to_deploy()
-        if self.gamma is not None:
-            scale_conv_output(self.mlp.fc2, self.gamma)
-            self.gamma = None
-
-
 @register(MODELS)
 class FasterNet(BaseBackbone):
     """FasterNet backbone with outputs at strides 4, 8, 16 and 32.
@@ -124,13 +87,16 @@ class FasterNet(BaseBackbone):
         norm_eval: Keep BatchNorm layers in eval mode while training.
         drop_path_rate: Stochastic depth rate of the last block.
         n_div: PConv convolves ``channels // n_div`` channels.
-        mlp_ratio: Hidden width of the block MLPs.
+        mlp_ratio: Hidden width of the block MLPs over their width, one or
+            one per stage.
         layer_scale_init_value: Layer scale init; 0 disables it.
         norm_cfg: Norm of the stem, the merging layers and the MLPs.
         act_cfg: Activation; None takes the variant's (GELU for t0 and t1,
             ReLU for the others).
-        out_norm: Put a norm (``norm_cfg``) on each output, as the official
-            detection backbone does; classification leaves it off.
+        out_norm_cfg: Norm put on each output (``norm{i}``), as the official
+            detection backbone does (BN); None for none, as classification.
+            The deprecated ``out_norm=True``/``False`` still works: it means
+            ``norm_cfg``/None.
         conv_cfg: Layer of every spatial conv (PConv, stem, merging), e.g.
             ``dict(type='RefConv')``; None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
@@ -149,38 +115,45 @@ class FasterNet(BaseBackbone):
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.0,
                  n_div: int = 4,
-                 mlp_ratio: float = 2.0,
+                 mlp_ratio: Union[float, Sequence[float]] = 2.0,
                  layer_scale_init_value: float = 0.0,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: Optional[dict] = None,
-                 out_norm: bool = True,
+                 out_norm_cfg: Optional[dict] = dict(type='BN'),
                  conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
+                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
+                 **deprecated):
+        renamed = take_deprecated('FasterNet', deprecated, {'out_norm': 'out_norm_cfg'})
+        if 'out_norm_cfg' in renamed:
+            out_norm_cfg = norm_cfg if renamed['out_norm_cfg'] else None
         super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
         depths, channels = self.arch['depths'], self.arch['channels']
+        mlp_ratios = per_stage('FasterNet', 'mlp_ratio', mlp_ratio, len(depths))
         norm_layer = norm_factory(norm_cfg)
+        conv_layer = conv_factory(conv_cfg)
         if act_cfg is None and self.arch['act'] not in _ACTS:
             raise ValueError(f"FasterNet: unknown act {self.arch['act']!r}; "
                              f'choose from {sorted(_ACTS)}')
         act_layer = act_factory(act_cfg or _ACTS[self.arch['act']])
 
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels[0], 4, 4, bias=False), norm_layer(channels[0]))
+            conv_layer(in_channels, channels[0], 4, 4, bias=False), norm_layer(channels[0]))
         self.stages = nn.ModuleList()
-        for i, (depth, rates) in enumerate(zip(depths, drop_path_rates(depths, drop_path_rate))):
+        for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
             downsample = None if i == 0 else nn.Sequential(
-                nn.Conv2d(channels[i - 1], channels[i], 2, 2, bias=False),
+                conv_layer(channels[i - 1], channels[i], 2, 2, bias=False),
                 norm_layer(channels[i]))
             blocks = [
-                FasterNetBlock(channels[i], n_div, mlp_ratio, rate, layer_scale_init_value,
-                               act_layer, norm_layer) for rate in rates
+                MetaNeXtBlock(PartialConv(channels[i], n_div, conv_layer=conv_layer), None,
+                              ConvMlp(channels[i], int(channels[i] * mlp_ratios[i]), act_layer,
+                                      norm_layer, bias=False),
+                              layer_scale_init_value, rate)
+                for rate in rates
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
-        self._apply_conv_cfg(conv_cfg)
-        self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
-        self._init_out_norms((lambda i: norm_layer(channels[i])) if out_norm else None)
+        self._init_outputs(out_norm_cfg)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -273,3 +246,6 @@ FasterNet.arch_settings = {
     'm': dict(depths=[3, 4, 18, 3], channels=[144, 288, 576, 1152], act='ReLU'),
     'l': dict(depths=[3, 4, 18, 3], channels=[192, 384, 768, 1536], act='ReLU'),
 }
+
+#: timm's model of each variant (the same architecture and parameter count).
+FasterNet.timm_names = {a: f'fasternet_{a}' for a in FasterNet.arch_settings}

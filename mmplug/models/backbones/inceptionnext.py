@@ -13,6 +13,8 @@ from torch import nn
 
 from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
+from ..layers import ConvLayer
+from .base import take_deprecated
 from .metanext import MetaNeXt
 
 
@@ -24,23 +26,24 @@ class InceptionDWConv2d(nn.Module):
 
     Args:
         channels: Input and output channels.
-        square_kernel_size: Kernel of the square branch.
+        kernel_size: Kernel of the square branch.
         band_kernel_size: Length of the two band kernels.
         branch_ratio: Share of the channels in each conv branch.
+        conv_layer: Builds the convs (``nn.Conv2d``'s signature).
     """
 
-    def __init__(self, channels: int, square_kernel_size: int = 3,
-                 band_kernel_size: int = 11, branch_ratio: float = 0.125):
+    def __init__(self, channels: int, kernel_size: int = 3, band_kernel_size: int = 11,
+                 branch_ratio: float = 0.125, conv_layer: ConvLayer = nn.Conv2d):
         super().__init__()
         gc = int(channels * branch_ratio)
         if gc < 1 or 3 * gc > channels:
             raise ValueError(f'InceptionDWConv2d: branch_ratio={branch_ratio} gives {gc} '
                              f'channels per branch for {channels} channels; it must be '
                              f'in (0, 1/3] and leave at least one channel per branch')
-        sk, bk = square_kernel_size, band_kernel_size
-        self.dwconv_hw = nn.Conv2d(gc, gc, sk, padding=sk // 2, groups=gc)
-        self.dwconv_w = nn.Conv2d(gc, gc, (1, bk), padding=(0, bk // 2), groups=gc)
-        self.dwconv_h = nn.Conv2d(gc, gc, (bk, 1), padding=(bk // 2, 0), groups=gc)
+        sk, bk = kernel_size, band_kernel_size
+        self.dwconv_hw = conv_layer(gc, gc, sk, padding=sk // 2, groups=gc)
+        self.dwconv_w = conv_layer(gc, gc, (1, bk), padding=(0, bk // 2), groups=gc)
+        self.dwconv_h = conv_layer(gc, gc, (bk, 1), padding=(bk // 2, 0), groups=gc)
         self.split_sizes = (channels - 3 * gc, gc, gc, gc)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,11 +65,13 @@ class InceptionNeXt(MetaNeXt):
         frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
         norm_eval: Keep BatchNorm layers in eval mode while training.
         drop_path_rate: Stochastic depth rate of the last block.
-        square_kernel_size: Kernel of the square branch of the mixer.
+        kernel_size: Kernel of the square branch of the mixer
+            (``square_kernel_size``, the deprecated name, still works).
         band_kernel_size: Band kernel length; None takes the variant's.
         branch_ratio: Channel share of each conv branch; None takes the
             variant's.
-        mlp_ratios: Per-stage MLP ratios; None takes the variant's.
+        mlp_ratio: MLP ratio, one or one per stage; None takes the
+            variant's (``mlp_ratios``, the deprecated name, still works).
         layer_scale_init_value: Initial layer scale; 0 disables it.
         norm_cfg: Norm of the stem, downsampling layers and blocks (BN).
         act_cfg: Activation of the MLPs.
@@ -87,10 +92,10 @@ class InceptionNeXt(MetaNeXt):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_rate: float = 0.0,
-                 square_kernel_size: int = 3,
+                 kernel_size: int = 3,
                  band_kernel_size: Optional[int] = None,
                  branch_ratio: Optional[float] = None,
-                 mlp_ratios: Optional[Sequence[float]] = None,
+                 mlp_ratio: Optional[Union[float, Sequence[float]]] = None,
                  layer_scale_init_value: float = 1e-6,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='GELU'),
@@ -98,18 +103,21 @@ class InceptionNeXt(MetaNeXt):
                  conv_cfg: Optional[dict] = None,
                  with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
-        settings = self.parse_arch(arch)
-        self.square_kernel_size = square_kernel_size
-        self.band_kernel_size = band_kernel_size or settings['band_kernel_size']
-        self.branch_ratio = branch_ratio or settings['branch_ratio']
-        super().__init__(settings, in_channels, out_indices, frozen_stages, norm_eval,
-                         drop_path_rate, layer_scale_init_value, mlp_ratios, norm_cfg, act_cfg,
-                         out_norm_cfg, conv_cfg, with_cp, init_cfg)
+                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
+                 **deprecated):
+        renamed = take_deprecated('InceptionNeXt', deprecated, {
+            'square_kernel_size': 'kernel_size', 'mlp_ratios': 'mlp_ratio'})
+        self.kernel_size = renamed.get('kernel_size', kernel_size)
+        self._band_kernel_size, self._branch_ratio = band_kernel_size, branch_ratio
+        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval,
+                         drop_path_rate, layer_scale_init_value,
+                         renamed.get('mlp_ratio', mlp_ratio), norm_cfg, act_cfg, out_norm_cfg,
+                         conv_cfg, with_cp, init_cfg)
 
-    def make_token_mixer(self, channels: int) -> nn.Module:
-        return InceptionDWConv2d(channels, self.square_kernel_size, self.band_kernel_size,
-                                 self.branch_ratio)
+    def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
+        return InceptionDWConv2d(channels, self.kernel_size,
+                                 self._band_kernel_size or self.arch['band_kernel_size'],
+                                 self._branch_ratio or self.arch['branch_ratio'], conv_layer)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
@@ -147,3 +155,5 @@ InceptionNeXt.arch_settings = {
     'base': dict(depths=[3, 3, 27, 3], channels=[128, 256, 512, 1024],
                  mlp_ratios=[4, 4, 4, 3], band_kernel_size=11, branch_ratio=0.125),
 }
+#: timm's model of each variant (the same architecture and parameter count).
+InceptionNeXt.timm_names = {a: f'inception_next_{a}' for a in InceptionNeXt.arch_settings}

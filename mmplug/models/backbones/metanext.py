@@ -15,61 +15,71 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from ..fusion import ConvAdd
 from ..layers import (
+    ConvLayer,
     ConvMlp,
     DropPath,
     Stage,
     act_factory,
+    conv_factory,
     drop_path_rates,
-    fold_norm_into_next_conv,
     norm_factory,
-    scale_conv_output,
 )
-from .base import BaseBackbone, ShapeSpec
+from ..reparam import fold_norm_into_next_conv, scale_conv_output
+from .base import BaseBackbone, per_stage
 
 
 class MetaNeXtBlock(nn.Module):
     """``x + drop_path(gamma * mlp(norm(token_mixer(x))))`` on NCHW maps.
 
-    The MLP is two 1x1 convs on the NCHW map. For ConvNeXt this replaces the
-    official permute + Linear form; both compute the same function, and the
-    conv form measured faster on this project's CPU in inference and training
-    (``tools/analysis/block_forms.py``).
+    FasterNet's block is this block with partial convolution as the mixer, no
+    norm after it and a BatchNorm inside the MLP. The MLP is two 1x1 convs on
+    the NCHW map; for ConvNeXt this replaces the official permute + Linear
+    form: both compute the same function, and the conv form measured faster
+    on this project's CPU (``tools/analysis/block_forms.py``).
 
     Args:
-        channels: Block width.
-        token_mixer: The spatial mixer (depthwise conv, Inception depthwise
-            conv, ...), channels in = channels out.
-        norm_layer: Norm factory for the norm after the mixer.
-        act_layer: Activation factory of the MLP.
-        mlp_ratio: Hidden width of the MLP over ``channels``.
+        token_mixer: The spatial mixer, channels in = channels out.
+        norm: The norm after the mixer, or None for none.
+        mlp: The channel MLP.
         layer_scale_init_value: Initial layer scale ``gamma``; 0 disables it.
         drop_path: Stochastic depth rate of the residual branch.
     """
 
-    def __init__(self, channels: int, token_mixer: nn.Module, norm_layer, act_layer,
-                 mlp_ratio: float, layer_scale_init_value: float, drop_path: float):
+    def __init__(self, token_mixer: nn.Module, norm: Optional[nn.Module], mlp: ConvMlp,
+                 layer_scale_init_value: float, drop_path: float):
         super().__init__()
+        channels = mlp.fc2.out_channels
         self.token_mixer = token_mixer
-        self.norm = norm_layer(channels)
-        self.mlp = ConvMlp(channels, int(mlp_ratio * channels), act_layer)
+        self.norm = norm if norm is not None else nn.Identity()
+        self.mlp = mlp
         self.gamma = nn.Parameter(torch.full((channels, ), float(layer_scale_init_value))) \
             if layer_scale_init_value > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        self.deploy = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.norm(self.token_mixer(x))
-        if not self.training or isinstance(self.drop_path, nn.Identity):
-            return self.mlp(y, residual=x, scale=self.gamma)
-        return x + self.drop_path(self.mlp(y, scale=self.gamma))
+        if self.deploy:  # gamma is in fc2, which also adds the shortcut
+            return self.mlp.fc2(self.mlp.hidden(y), x)
+        y = self.mlp(y)
+        if self.gamma is not None:
+            y = y * self.gamma.view(-1, 1, 1)
+        return x + self.drop_path(y)
 
     def switch_to_deploy(self) -> None:
-        """A BatchNorm into ``mlp.fc1`` (InceptionNeXt; ConvNeXt's LayerNorm
-        stays), the layer scale into ``mlp.fc2``."""
+        """A BatchNorm after the mixer into ``mlp.fc1`` (a LayerNorm stays),
+        the layer scale into ``mlp.fc2``, which becomes a
+        :class:`~mmplug.models.fusion.ConvAdd` that adds the shortcut."""
+        if self.deploy:
+            return
         self.norm = fold_norm_into_next_conv(self.norm, self.mlp.fc1)
         if self.gamma is not None:
             scale_conv_output(self.mlp.fc2, self.gamma)
             self.gamma = None
+        self.mlp.fc2 = ConvAdd.from_conv(self.mlp.fc2)
+        self.deploy = True
 
 
 class MetaNeXt(BaseBackbone):
@@ -88,7 +98,7 @@ class MetaNeXt(BaseBackbone):
         norm_eval: Keep BatchNorm layers in eval mode while training.
         drop_path_rate: Stochastic depth rate of the last block.
         layer_scale_init_value: Initial layer scale; 0 disables it.
-        mlp_ratios: Per-stage MLP ratios; None takes the variant's.
+        mlp_ratio: MLP ratio, one or one per stage; None takes the variant's.
         norm_cfg: Norm of the stem, the downsampling layers and the blocks.
         act_cfg: Activation of the MLPs.
         out_norm_cfg: Norm put on each output (``norm{i}``), or None for none.
@@ -108,7 +118,7 @@ class MetaNeXt(BaseBackbone):
                  norm_eval: bool,
                  drop_path_rate: float,
                  layer_scale_init_value: float,
-                 mlp_ratios: Optional[Sequence[float]],
+                 mlp_ratio: Optional[Union[float, Sequence[float]]],
                  norm_cfg: dict,
                  act_cfg: dict,
                  out_norm_cfg: Optional[dict],
@@ -117,32 +127,31 @@ class MetaNeXt(BaseBackbone):
                  init_cfg: Optional[Union[dict, list]]):
         super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
         depths, channels = self.arch['depths'], self.arch['channels']
-        mlp_ratios = list(mlp_ratios if mlp_ratios is not None else self.arch['mlp_ratios'])
-        if len(mlp_ratios) != len(depths):
-            raise ValueError(f'{type(self).__name__}: mlp_ratios needs one value per stage '
-                             f'({len(depths)}), got {mlp_ratios}')
-        self.mlp_ratios = mlp_ratios
+        self.mlp_ratio = per_stage(type(self).__name__, 'mlp_ratio',
+                                   self.arch['mlp_ratios'] if mlp_ratio is None else mlp_ratio,
+                                   len(depths))
         norm_layer = norm_factory(norm_cfg)
         act_layer = act_factory(act_cfg)
+        conv_layer = conv_factory(conv_cfg)
 
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, channels[0], 4, 4), norm_layer(channels[0]))
+            conv_layer(in_channels, channels[0], 4, 4), norm_layer(channels[0]))
         self.stages = nn.ModuleList()
         for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
             downsample = None if i == 0 else nn.Sequential(
-                norm_layer(channels[i - 1]), nn.Conv2d(channels[i - 1], channels[i], 2, 2))
+                norm_layer(channels[i - 1]), conv_layer(channels[i - 1], channels[i], 2, 2))
             blocks = [
-                MetaNeXtBlock(channels[i], self.make_token_mixer(channels[i]), norm_layer,
-                              act_layer, mlp_ratios[i], layer_scale_init_value, rate)
+                MetaNeXtBlock(self.make_token_mixer(channels[i], conv_layer),
+                              norm_layer(channels[i]),
+                              ConvMlp(channels[i], int(self.mlp_ratio[i] * channels[i]),
+                                      act_layer),
+                              layer_scale_init_value, rate)
                 for rate in rates
             ]
             self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
-        self._apply_conv_cfg(conv_cfg)
-        self._init_outputs([ShapeSpec(c, 4 * 2**i) for i, c in enumerate(channels)])
-        out_norm = norm_factory(out_norm_cfg) if out_norm_cfg is not None else None
-        self._init_out_norms((lambda i: out_norm(channels[i])) if out_norm else None)
+        self._init_outputs(out_norm_cfg)
 
-    def make_token_mixer(self, channels: int) -> nn.Module:
-        """The spatial mixer of one block of width ``channels``."""
+    def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
+        """The spatial mixer of one block of width ``channels``, its convs
+        built with ``conv_layer`` (``nn.Conv2d``'s signature)."""
         raise NotImplementedError
-
