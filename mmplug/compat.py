@@ -2,10 +2,13 @@
 
 OpenMMLab 2.x (mmengine 0.10, mmcv 2.1, mmdet 3.3, mmseg 1.2, mmpretrain 1.2)
 predates torch 2.6 and numpy 2. Importing mmplug applies the shims below, once;
-each has a test in ``tests/test_compat.py`` that fails without it.
+each has a test in ``tests/test_compat.py`` that fails without it. A shim of a
+downstream class is applied when that library's registry loads its classes
+(:func:`mmplug.registry.after_load`), so importing mmplug does not import them.
 """
 import contextlib
 import functools
+import sys
 
 import mmengine.dist.utils as dist_utils
 import numpy as np
@@ -14,6 +17,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIMIZERS
+
+from .registry import after_load
 
 __all__ = ['CHECKPOINT_SAFE_GLOBALS']
 
@@ -104,11 +109,10 @@ def _ssd_head_predicts() -> None:
     """mmdet 3.3's ``SSDHead`` has no ``loss_cls`` (its loss is written out),
     but the shared ``predict_by_feat`` reads ``self.loss_cls``, so every
     SSD/SSDLite prediction (``tools/test.py``) raises AttributeError. A class
-    attribute ``None`` answers that lookup as "no custom class channels"."""
-    try:
-        from mmdet.models.dense_heads import SSDHead
-    except ImportError:  # mmdet is optional
-        return
+    attribute ``None`` answers that lookup as "no custom class channels".
+    Applied once mmdet's model zoo is imported (by the first lookup in its
+    MODELS registry, as every build from a config does)."""
+    from mmdet.models.dense_heads import SSDHead
     if not hasattr(SSDHead, 'loss_cls'):
         SSDHead.loss_cls = None
 
@@ -152,7 +156,9 @@ def apply() -> None:
     for name in ('_init_dist_pytorch', '_init_dist_slurm', '_init_dist_mpi'):
         setattr(dist_utils, name, _cpu_capable_launcher(getattr(dist_utils, name)))
     MMDistributedDataParallel.__init__ = _cpu_capable_ddp_init(MMDistributedDataParallel.__init__)
-    _ssd_head_predicts()
+    if 'mmdet.models' in sys.modules:  # imported before mmplug
+        _ssd_head_predicts()
+    after_load('mmdet', 'MODELS', _ssd_head_predicts)
     DefaultOptimWrapperConstructor.__call__ = _optimizer_type_named(
         DefaultOptimWrapperConstructor.__call__)
 

@@ -157,8 +157,15 @@ def test_ssd_heads_predict():
     tools/test.py work for SSDLite configs."""
     without = _python(SSDLITE_PREDICT, with_mmplug=False)
     assert "has no attribute 'loss_cls'" in without.stderr
-    with_shim = _python(SSDLITE_PREDICT, with_mmplug=True)
+    # mmplug imports no mmdet model: the config's build, loading them, applies it
+    lazy = 'import sys\nassert "mmdet.models" not in sys.modules\n' + SSDLITE_PREDICT
+    with_shim = _python(lazy, with_mmplug=True)
     assert 'PREDICTED 1' in with_shim.stdout, with_shim.stderr[-2000:]
+    # mmdet's models imported before mmplug: applied by the import
+    imported_first = _python('import mmdet.models\nimport mmplug\n'
+                             'assert mmdet.models.dense_heads.SSDHead.loss_cls is None\n'
+                             + SSDLITE_PREDICT, with_mmplug=False)
+    assert 'PREDICTED 1' in imported_first.stdout, imported_first.stderr[-2000:]
 
 
 UNKNOWN_OPTIMIZER = """

@@ -38,3 +38,91 @@ def test_user_config_with_custom_imports(tmp_path):
     result = run_tool('python', '-c', code)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'BUILT MaskRCNN FasterNet' in result.stdout
+
+
+HEAVY = ('mmdet.models', 'mmseg.models', 'mmpretrain.models', 'mmdet.datasets', 'mmseg.datasets',
+         'mmplug.models.heads', 'mmplug.datasets', 'mmplug.engine')
+
+
+def test_import_leaves_the_model_zoos_unloaded():
+    """Importing mmplug after the registries it joins imports no model zoo or
+    data set: they are what made it slow (the time itself is measured by
+    hand, not by a unit test)."""
+    code = ('import sys\n'
+            'import mmdet.registry, mmseg.registry, mmpretrain.registry\n'
+            'import mmplug\n'
+            f'print("LOADED", [m for m in {HEAVY!r} if m in sys.modules])\n')
+    result = run_tool('python', '-c', code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'LOADED []' in result.stdout
+
+
+# Every registration, as a build sees it (through Registry.get).
+LOOKUPS = '''
+import importlib
+
+import mmplug
+from mmplug.registry import join_downstream
+
+
+def registry(scope, kind):
+    return getattr(importlib.import_module(f'{scope}.registry'), kind)
+
+
+head = mmplug.FasterNetClsHead  # mmplug's heads, maybe before mmpretrain's registry loads
+for scope in ('mmdet', 'mmseg', 'mmpretrain'):
+    models = registry(scope, 'MODELS')
+    for name in ('FasterNet', 'InceptionNeXt', 'EMO'):
+        assert models.get(name) is getattr(mmplug, name), (scope, name)
+        assert models.get(f'mmplug.{name}') is getattr(mmplug, name), (scope, name)
+    assert models.get('mmplug.ConvNeXt') is mmplug.ConvNeXt
+    assert models.get('mmplug.FasterNetClsHead') is head
+    for name in ('FasterNetClsHead', 'MlpClsHead', 'NormLinearClsHead'):
+        assert (models.get(name) is getattr(mmplug, name)) == (scope == 'mmpretrain'), (scope, name)
+    ours = registry(scope, 'OPTIM_WRAPPER_CONSTRUCTORS').get(
+        'mmplug.LayerDecayOptimizerConstructor')
+    assert ours is mmplug.engine.LayerDecayOptimizerConstructor
+    plain = registry(scope, 'OPTIM_WRAPPER_CONSTRUCTORS').get('LayerDecayOptimizerConstructor')
+    assert (plain is ours) == (scope != 'mmseg'), scope  # mmseg has its own
+from mmpretrain.models import ConvNeXt
+assert registry('mmpretrain', 'MODELS').get('ConvNeXt') is ConvNeXt  # mmpretrain's own
+assert registry('mmdet', 'MODELS').get('ConvNeXt') is mmplug.ConvNeXt
+assert registry('mmseg', 'MODELS').get('ConvNeXt') is mmplug.ConvNeXt
+assert registry('mmdet', 'DATASETS').get('ShapesCocoDataset') is mmplug.datasets.ShapesCocoDataset
+assert registry('mmseg', 'DATASETS').get('ShapesSegDataset') is mmplug.datasets.ShapesSegDataset
+assert registry('mmpretrain', 'DATASETS').get('mmplug.ShapesSegDataset') \\
+    is mmplug.datasets.ShapesSegDataset
+from mmdet.models.dense_heads import SSDHead
+assert SSDHead.loss_cls is None  # compat's shim, applied after mmdet's MODELS loaded
+
+# importing mmplug again wraps nothing twice
+loaders = {(s, k): registry(s, k).import_from_location for s in ('mmdet', 'mmseg', 'mmpretrain')
+           for k in ('MODELS', 'DATASETS', 'OPTIM_WRAPPER_CONSTRUCTORS')}
+hooks = {key: list(load.mmplug_after_load) for key, load in loaders.items()}
+importlib.reload(mmplug)
+join_downstream()
+for (scope, kind), load in loaders.items():
+    assert registry(scope, kind).import_from_location is load
+    assert load.mmplug_after_load == hooks[scope, kind]
+print('ALL REGISTERED')
+'''
+
+BEFORE_MMPLUG = {
+    'nothing': '',
+    # the libraries' classes imported, their registries not yet loaded
+    'modules': 'import mmdet.models, mmdet.datasets, mmseg.models, mmseg.datasets, '
+               'mmpretrain.models\n',
+    # the registries loaded: mmplug joins them at once
+    'registries': 'import importlib\n'
+                  'for scope in ("mmdet", "mmseg", "mmpretrain"):\n'
+                  '    for kind in ("MODELS", "DATASETS", "OPTIM_WRAPPER_CONSTRUCTORS"):\n'
+                  '        getattr(importlib.import_module(scope + ".registry"), kind)'
+                  '.import_from_location()\n',
+}
+
+
+@pytest.mark.parametrize('before', list(BEFORE_MMPLUG))
+def test_every_class_registered_whatever_was_imported_before(before):
+    result = run_tool('python', '-c', BEFORE_MMPLUG[before] + LOOKUPS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'ALL REGISTERED' in result.stdout

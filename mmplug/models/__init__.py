@@ -1,3 +1,6 @@
+"""Backbones, layers and model tools; the classification heads (mmpretrain
+heads, so importing them imports mmpretrain's model zoo) on first access."""
+import importlib
 from importlib.util import find_spec
 
 from .backbones import *  # noqa: F401,F403
@@ -11,6 +14,11 @@ __all__ = list(_backbones) + [
     'switch_to_deploy'
 ]
 
-if find_spec('mmpretrain'):  # classification heads are mmpretrain heads
-    from .heads import FasterNetClsHead, MlpClsHead, NormLinearClsHead  # noqa: F401
-    __all__ += ['FasterNetClsHead', 'MlpClsHead', 'NormLinearClsHead']
+#: Exported lazily (not in ``__all__``: ``import *`` stays cheap).
+HEADS = ('FasterNetClsHead', 'MlpClsHead', 'NormLinearClsHead')
+
+
+def __getattr__(name: str):
+    if name in HEADS and find_spec('mmpretrain'):  # classification heads are mmpretrain heads
+        return getattr(importlib.import_module('.heads', __name__), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
