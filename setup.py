@@ -12,7 +12,9 @@ def version() -> str:
 # What mmplug itself imports. torch and mmcv are left to the user's own CUDA
 # build where they have one: any version in these ranges will do.
 install_requires = [
-    'torch>=2.0',
+    # mmplug/compat.py registers checkpoint types with
+    # torch.serialization.add_safe_globals, new in torch 2.4.
+    'torch>=2.4',
     'mmengine>=0.10.0,<1.0',
     'mmcv>=2.0.0,<2.2.0',
     'numpy',

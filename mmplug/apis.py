@@ -1,55 +1,24 @@
-"""What ``tools/train.py`` and ``tools/test.py`` share: loading a config of any
-OpenMMLab library (its ``default_scope`` says which), checking its data before
-anything slow happens, and building the runner."""
-import argparse
+"""mmplug's library API over the configs of any OpenMMLab library (the
+config's ``default_scope`` says which): building a config's model, loading a
+whole-model checkpoint that must fit it exactly, checking that a config's data
+sets exist, and building its runner. Errors are exceptions; the command-line
+tools turn them into exit messages (:mod:`mmplug.cli`)."""
 import copy
 import importlib
 import os
 import os.path as osp
-from typing import Iterator, List, Optional, Union
+from typing import Iterator, List, Union
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
+from torch import nn
 
-SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
-
-
-def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """The arguments that train and test share, named as in mmdet."""
-    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config entries, as key=value (e.g. '
-        'train_dataloader.batch_size=4 model.backbone.arch=t0)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-
-
-def load_config(args: argparse.Namespace) -> Config:
-    """Load ``args.config`` and apply the common command-line arguments."""
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file {args.config!r} not found')
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    scope = cfg.get('default_scope')
-    if scope not in SCOPES:
-        raise SystemExit(f'{args.config}: default_scope is {scope!r}; mmplug tools run '
-                         f'configs of {", ".join(SCOPES)}')
-    if args.work_dir:
-        cfg.work_dir = args.work_dir
-    elif not cfg.get('work_dir'):
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    return cfg
+from .models.checkpoint import load_state_dict_checked, unwrap_state_dict
 
 
 def _registry(cfg: Config, name: str):
-    """The registry ``name`` of the config's library."""
+    """The registry ``name`` (``'MODELS'``, ``'DATASETS'``, ...) of the
+    library that the config's ``default_scope`` names."""
     return getattr(importlib.import_module(f'{cfg.default_scope}.registry'), name)
 
 
@@ -61,11 +30,15 @@ NO_PRETRAINED = {'model.backbone.init_cfg': None}
 
 
 def drop_pretrained(cfg: Config) -> None:
-    """Leave out the backbone's pretrained weights (:data:`NO_PRETRAINED`)."""
+    """Leave out the backbone's pretrained weights (:data:`NO_PRETRAINED`).
+
+    Args:
+        cfg: The config, changed in place.
+    """
     cfg.merge_from_dict(NO_PRETRAINED)
 
 
-def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = False):
+def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = False) -> nn.Module:
     """The model of a config, built in its library's scope; the backbone's
     pretrained weights are left out (no download) unless asked for.
 
@@ -81,20 +54,43 @@ def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = Fals
     return _registry(cfg, 'MODELS').build(cfg.model)
 
 
-def load_checkpoint_exactly(model, checkpoint: dict, source: str) -> None:
-    """Load a whole-model checkpoint (the object read from file ``source``)
-    that must fit ``model`` key for key, as the deploy tools need: no key may
-    be missing or left unused.
+def read_checkpoint(filename: str) -> dict:
+    """The object of a checkpoint file, read onto the CPU.
+
+    Args:
+        filename: Local path or URL (anything mmengine's CheckpointLoader
+            reads).
 
     Raises:
-        SystemExit: naming the missing and unused keys.
+        FileNotFoundError: when a local file does not exist.
     """
-    from .models.checkpoint import unwrap_state_dict
-    result = model.load_state_dict(unwrap_state_dict(checkpoint), strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise SystemExit(f'{source} does not fit the {type(model).__name__} of the config: '
-                         f'missing {result.missing_keys[:20]}, '
-                         f'unexpected {result.unexpected_keys[:20]}')
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if '://' not in filename and not osp.isfile(filename):
+        raise FileNotFoundError(f'checkpoint {filename!r} not found')
+    return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+
+
+def load_checkpoint(model: nn.Module, filename: str) -> dict:
+    """Load a whole-model checkpoint that must fit ``model`` key for key, as
+    the deploy tools need: :func:`mmplug.models.checkpoint.load_state_dict_checked`
+    with no optional keys (it always lets the file lack RefConv maps, which
+    keep their start, and leaves a classification head the model lacks).
+
+    Args:
+        model: The model of the checkpoint's config.
+        filename: Local path or URL of the checkpoint.
+
+    Returns:
+        The object read from the file (its ``meta``, say).
+
+    Raises:
+        FileNotFoundError: when a local file does not exist.
+        CheckpointMismatchError: naming the missing and unused keys, or the
+            shapes that differ.
+    """
+    checkpoint = read_checkpoint(filename)
+    load_state_dict_checked(model, unwrap_state_dict(checkpoint), source=filename)
+    return checkpoint
 
 
 def _dataset_cfgs(dataset: dict) -> List[dict]:
@@ -107,23 +103,28 @@ def _dataset_cfgs(dataset: dict) -> List[dict]:
 
 
 def check_data(cfg: Config, loaders: List[str]) -> None:
-    """Stop at once, with a message naming the folder, when a data set the
+    """Fail at once, naming the config key and the path, when a data set the
     run needs is missing, instead of failing after the model is built.
+    Remote paths (``s3://``) and data sets generated on first use are not
+    checked.
 
     Args:
         cfg: The loaded config.
         loaders: Names of the dataloaders the run uses, e.g.
             ``['train_dataloader', 'val_dataloader']``.
+
+    Raises:
+        FileNotFoundError: for the first missing folder or file.
     """
-    registry = _registry(cfg, 'DATASETS')
+    datasets = _registry(cfg, 'DATASETS')
     for loader in loaders:
         if not cfg.get(loader):
             continue
         for dataset in _dataset_cfgs(cfg[loader]['dataset']):
-            dataset_cls = registry.get(dataset['type']) if isinstance(dataset['type'], str) \
+            dataset_cls = datasets.get(dataset['type']) if isinstance(dataset['type'], str) \
                 else dataset['type']
             if getattr(dataset_cls, 'generates_data', False):
-                continue  # written on first use
+                continue
             root = dataset.get('data_root') or ''
             paths = [('data_root', root)] if root else []
             if dataset.get('ann_file'):
@@ -135,8 +136,8 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
                 if prefix:
                     paths.append((f'data_prefix.{name}'.rstrip('.'), osp.join(root, prefix)))
             for key, path in paths:
-                if '://' not in path and not osp.exists(path):  # remote storage is not checked
-                    raise SystemExit(
+                if '://' not in path and not osp.exists(path):
+                    raise FileNotFoundError(
                         f'{loader}.dataset.{key}: {path!r} does not exist.\n'
                         f'Put the data set there (see the config for the layout it '
                         f'expects) or point the config at it with --cfg-options '
@@ -145,62 +146,12 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
                         f'trains configs/demo/ on a generated data set.')
 
 
-def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
-                         wait_time: float) -> None:
-    """Turn on the library's visualization hook for a test run."""
-    hook = cfg.default_hooks.get('visualization')
-    if hook is None:
-        raise SystemExit('--show/--show-dir need default_hooks.visualization in the config')
-    if cfg.default_scope == 'mmpretrain':
-        hook.update(enable=True, show=show, wait_time=wait_time)
-        if show_dir:
-            hook['out_dir'] = show_dir
-        return
-    hook.update(draw=True, show=show, wait_time=wait_time)
-    if show_dir:
-        if cfg.default_scope == 'mmdet':
-            hook['test_out_dir'] = show_dir
-        else:  # mmseg saves through the visualizer
-            cfg.visualizer['save_dir'] = show_dir
-
-
-def wrap_tta(cfg: Config) -> None:
-    """Replace the model and test pipeline by the config's test-time
-    augmentation (``tta_model``, ``tta_pipeline``)."""
-    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
-    if missing:
-        raise SystemExit(f'--tta needs {" and ".join(missing)} in the config')
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
-
-
-def end_distributed() -> None:
-    """End a distributed run once its work is done: destroy the process group,
-    flush the logs, and leave without running C++ static destructors.
-
-    With gloo on the CPU, a rank sometimes aborts at interpreter exit, after
-    everything has been written ("terminate called without an active
-    exception", no Python frame; measured in about 1 of 10 two-process runs,
-    also before mmplug's third backbone family). ``destroy_process_group``
-    alone does not stop it, so a distributed process ends with ``os._exit``.
-    A non-distributed run returns normally.
-    """
-    import logging
-    import sys
-
-    import torch.distributed as dist
-    if not (dist.is_available() and dist.is_initialized()):
-        return
-    dist.destroy_process_group()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
-
-
 def config_dicts(node) -> Iterator[dict]:
     """Every dict of a nested config (dicts, lists and tuples), each before
     the dicts inside it; a caller may change the values of one it is given.
+
+    Args:
+        node: A config, or any part of one.
     """
     if isinstance(node, dict):
         yield node
@@ -215,8 +166,14 @@ SYNC_BN = ('SyncBN', 'MMSyncBN', 'SyncBatchNorm')
 
 
 def revert_sync_bn(node) -> int:
-    """Turn every SyncBN of a config (dicts and lists, in place) into BN;
-    returns how many were turned."""
+    """Turn every SyncBN of a config into BN, in place.
+
+    Args:
+        node: A config, or any part of one (dicts and lists).
+
+    Returns:
+        How many norm configs were turned.
+    """
     count = 0
     for d in config_dicts(node):
         if d.get('type') in SYNC_BN:
@@ -231,6 +188,9 @@ def build_runner(cfg: Config) -> Runner:
     A distributed run without CUDA trains its SyncBN layers as BatchNorm:
     PyTorch's SyncBatchNorm refuses CPU tensors in a distributed run, and
     mmengine reverts it only in non-distributed runs. GPU runs keep it.
+
+    Args:
+        cfg: The loaded config (its ``launcher`` set).
     """
     import torch
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():

@@ -2,14 +2,16 @@
 measuring pieces under them (mmplug.analysis)."""
 import csv
 import io
+from types import SimpleNamespace
 
 import pytest
 import torch
 from mmengine.config import Config
 from torch import nn
 
-from mmplug import claims
 from mmplug.analysis import (
+    PAPER,
+    Timing,
     eval_size,
     macs,
     model_macs,
@@ -17,6 +19,7 @@ from mmplug.analysis import (
     parse_size,
     peak_memory,
     time_alternating,
+    timing,
     timm_twin,
 )
 from mmplug.models import EMO, ConvNeXt, FasterNet
@@ -34,9 +37,9 @@ def test_claims_tool_over_a_few_configs():
     for row, path in zip(rows, SMALL):
         assert float(row['params_m']) == pytest.approx(
             n_params(build_model(ROOT / path)) / 1e6, abs=1e-3)
-        claim = claims.PAPER[row['config']]
-        assert float(row['paper_flops_g']) == claim.flops_g
-        assert (int(row['input_h']), int(row['input_w'])) == claim.size
+        figures = PAPER[row['config']]
+        assert float(row['paper_flops_g']) == figures.flops_g
+        assert (int(row['input_h']), int(row['input_w'])) == figures.size
     # FasterNet-T0 and EMO-1M SSDLite are within 2% of their papers; EMO-1M
     # DeepLabv3 counts 2.47 G against the paper's 2.4 G
     assert [r['over_tolerance'] for r in rows] == ['', '', 'FLOPs']
@@ -49,8 +52,8 @@ def test_claims_marks_and_passes_by_tolerance(monkeypatch, capsys):
     assert tool.main(SMALL[:1] + ['--format', 'markdown']) == 0
     table = capsys.readouterr().out
     assert '| `cls/fasternet_t0_in1k` | 3.91 | 3.9 | +0.1% | 0.34 | 0.34 |' in table
-    wrong = claims.PAPER['cls/fasternet_t0_in1k']._replace(params_m=3.7)
-    monkeypatch.setitem(claims.PAPER, 'cls/fasternet_t0_in1k', wrong)
+    wrong = PAPER['cls/fasternet_t0_in1k']._replace(params_m=3.7)
+    monkeypatch.setitem(PAPER, 'cls/fasternet_t0_in1k', wrong)
     assert tool.main(SMALL[:1]) == 1
     assert '+5.6% !' in capsys.readouterr().out
     assert tool.main(SMALL[:1] + ['--tolerance', '6']) == 0
@@ -60,12 +63,6 @@ def test_claims_refuses_a_config_without_an_entry(tmp_path):
     with pytest.raises(SystemExit, match='demo/emo_1m_retinanet_shapes has no entry.*known: cls/'):
         from tools.analysis import claims as tool
         tool.main(['configs/demo/emo_1m_retinanet_shapes.py'])
-
-
-def test_every_config_has_a_claim_entry():
-    on_disk = {str(p.relative_to(ROOT / 'configs'))[:-3]
-               for d in ('cls', 'det', 'seg') for p in (ROOT / 'configs' / d).glob('*.py')}
-    assert on_disk == set(claims.PAPER) | set(claims.NOT_IN_A_PAPER)
 
 
 def test_macs_counts_multiply_accumulates():
@@ -82,11 +79,30 @@ def test_peak_memory_sees_the_largest_live_set():
     assert peak_memory(three_matrices) == 3 * 500 * 500 * 4
 
 
-def test_time_alternating_gives_one_figure_per_repeat():
-    timing = time_alternating({'a': lambda: None, 'b': lambda: sum(range(1000))}, repeats=3,
-                              min_seconds=0.001)
-    assert sorted(timing) == ['a', 'b'] and all(len(v) == 3 for v in timing.values())
-    assert timing.median('b') > 0 and timing.spread('b') >= 0
+def test_time_alternating_alternates_and_averages_enough_calls(monkeypatch):
+    """On a fake clock that each call moves on by a known time: 'a' takes
+    1 ms, 'b' 4 ms."""
+    now, calls, lines = [0.0], [], []
+    monkeypatch.setattr(timing, 'time', SimpleNamespace(perf_counter=lambda: now[0]))
+
+    def step(name, seconds):
+        def call():
+            calls.append(name)
+            now[0] += seconds
+        return call
+    result = time_alternating({'a': step('a', 0.001), 'b': step('b', 0.004)}, repeats=3,
+                              warmup=2, min_seconds=0.02, progress=lines.append)
+    # warm-up, then in each round one untimed call and the timed ones
+    assert calls == ['a'] * 2 + ['b'] * 2 + (['a'] * (1 + 20) + ['b'] * (1 + 5)) * 3
+    assert result['a'] == pytest.approx([0.001] * 3) and result['b'] == pytest.approx([0.004] * 3)
+    assert lines[:2] == ['warm-up a: 1 ms/call, 20 per figure',
+                         'warm-up b: 4 ms/call, 5 per figure']
+    assert lines[2:] == [f'repeat {r}/3 done' for r in (1, 2, 3)]
+
+
+def test_timing_median_and_spread():
+    figures = Timing(a=[2.0, 1.0, 4.0])
+    assert figures.median('a') == 2.0 and figures.spread('a') == 1.5
 
 
 def test_timm_twin_and_sizes():
@@ -112,6 +128,16 @@ def test_benchmark_backbone_deploy_and_timm_in_one_run():
         '| configs/cls/fasternet_t0_in1k.py', '| configs/cls/fasternet_t0_in1k.py (deploy)',
         '| timm fasternet_t0']
     assert rows[0].rstrip(' |').endswith('x') and 'repeat 2/2 done' in result.stderr
+
+
+def test_benchmark_claims_command_is_paper_speed_with_a_warning(capsys):
+    from tools.analysis import benchmark
+    with pytest.raises(SystemExit) as exit_info:
+        benchmark.main(['claims', '--help'])
+    assert exit_info.value.code == 0
+    out, err = capsys.readouterr()
+    assert 'usage: ' in out and ' paper-speed ' in out and '--batch' in out
+    assert "DeprecationWarning: the 'claims' command is now 'paper-speed'" in err
 
 
 def test_benchmark_model_latency_of_a_detector():

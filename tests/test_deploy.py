@@ -25,8 +25,7 @@ from mmplug.models.reparam import (
     fold_norm_into_prev_conv,
     scale_conv_output,
 )
-from tests.helpers import ROOT, build_model, run_tool
-from tests.test_train import write_demo_config
+from tests.helpers import ROOT, build_model, run_tool, write_demo_config
 
 
 def randomize(model: nn.Module) -> nn.Module:

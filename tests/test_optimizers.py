@@ -52,8 +52,9 @@ def test_constructor_builds_the_recipe_groups():
     assert by_name['neck.lateral_convs.0.conv.weight']['lr'] == pytest.approx(1e-4)
 
 
-@pytest.mark.parametrize('backbone', [FasterNet('t0'), InceptionNeXt('atto'), EMO('1m')])
-def test_every_backbone_gets_ids_in_range(backbone):
+@pytest.mark.parametrize('cls,arch', [(FasterNet, 't0'), (InceptionNeXt, 'atto'), (EMO, '1m')])
+def test_every_backbone_gets_ids_in_range(cls, arch):
+    backbone = cls(arch)
     model = nn.Module()
     model.backbone = backbone
     depths = [len(s.blocks) for s in backbone.stages]

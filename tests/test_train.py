@@ -13,29 +13,7 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from tests.helpers import ROOT, free_port, run_tool
-
-DEMO = ROOT / 'configs/demo/fasternet_t0_maskrcnn_shapes.py'
-
-
-def write_demo_config(tmp_path: Path, train: int = 8, val: int = 4, **extra) -> Path:
-    """The demo config on a tiny shapes set of its own; ``extra`` adds
-    top-level entries (as Python source)."""
-    root = f'{tmp_path}/shapes/'
-    lines = [
-        f'_base_ = {str(DEMO)!r}',
-        f'shapes = dict(splits=dict(train={train}, val={val}), image_size=(64, 64), '
-        'max_shapes=2, seed=1)',
-        f'train_dataloader = dict(batch_size=2, dataset=dict(data_root={root!r}, generate=shapes))',
-        f'val_dataloader = dict(batch_size=2, dataset=dict(data_root={root!r}, generate=shapes))',
-        'test_dataloader = val_dataloader',
-        f"val_evaluator = dict(ann_file={root + 'annotations/val.json'!r})",
-        'test_evaluator = val_evaluator',
-        "default_hooks = dict(logger=dict(interval=1))",
-    ] + [f'{k} = {v}' for k, v in extra.items()]
-    path = tmp_path / 'demo_tiny.py'
-    path.write_text('\n'.join(lines) + '\n')
-    return path
+from tests.helpers import DEMO, ROOT, free_port, run_tool, write_demo_config
 
 
 def test_maskrcnn_training_step_with_fasternet_t0():

@@ -20,7 +20,8 @@ from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import build_runner, load_config
+from mmplug.apis import build_runner
+from mmplug.cli import exit_on_error, load_config
 
 DEFAULT_CONFIG = 'configs/demo/fasternet_t0_maskrcnn_shapes.py'
 
@@ -66,7 +67,8 @@ def draw_predictions(runner, num_images: int, out_file: str, score_thr: float = 
 def main() -> None:
     args = parse_args()
     start = time.time()
-    cfg = load_config(args)
+    with exit_on_error('demo.py'):
+        cfg = load_config(args)
     runner = build_runner(cfg)
     runner.train()
     metrics = runner.test()

@@ -17,12 +17,12 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.config import DictAction
 
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.analysis import n_params, n_tensors
-from mmplug.apis import SCOPES, build_model, drop_pretrained, load_checkpoint_exactly
+from mmplug.apis import build_model, drop_pretrained, load_checkpoint
+from mmplug.cli import exit_on_error, read_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,19 +48,11 @@ def features(model: torch.nn.Module, x: torch.Tensor) -> list:
 
 def main() -> None:
     args = parse_args()
-    for path in (args.config, args.checkpoint):
-        if '://' not in path and not osp.isfile(path):
-            raise SystemExit(f'{path!r} not found')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if cfg.get('default_scope') not in SCOPES:
-        raise SystemExit(f'{args.config}: default_scope is {cfg.get("default_scope")!r}; '
-                         f'expected one of {", ".join(SCOPES)}')
-    drop_pretrained(cfg)  # the checkpoint holds every weight
-    model = build_model(cfg)
-    checkpoint = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
-    load_checkpoint_exactly(model, checkpoint, args.checkpoint)
+    with exit_on_error('reparameterize.py'):
+        cfg = read_config(args.config, args.cfg_options)
+        drop_pretrained(cfg)  # the checkpoint holds every weight
+        model = build_model(cfg)
+        checkpoint = load_checkpoint(model, args.checkpoint)
 
     model.eval()
     x = torch.randn(1, 3, *args.shape, generator=torch.Generator().manual_seed(0))
@@ -83,7 +75,7 @@ def main() -> None:
 
     os.makedirs(args.out_dir, exist_ok=True)
     name = osp.splitext(osp.basename(args.config))[0] + '_deploy'
-    meta = dict(checkpoint.get('meta', {}))  # a dict: load_checkpoint_exactly checked
+    meta = dict(checkpoint.get('meta', {}))  # a dict: load_checkpoint checked
     meta.update(mmplug_deploy=True, source_checkpoint=args.checkpoint)
     ckpt_path = osp.join(args.out_dir, f'{name}.pth')
     torch.save({'meta': meta, 'state_dict': model.state_dict()}, ckpt_path)

@@ -8,13 +8,15 @@ import argparse
 import os.path as osp
 from typing import List, Optional
 
+from mmengine.config import Config
+
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import (
+from mmplug.apis import build_runner, check_data
+from mmplug.cli import (
     add_common_args,
-    build_runner,
-    check_data,
     enable_visualization,
     end_distributed,
+    exit_on_error,
     load_config,
     wrap_tta,
 )
@@ -34,22 +36,37 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> dict:
-    """Test as the command line ``argv`` says; returns the metrics."""
-    args = parse_args(argv)
+def make_config(args: argparse.Namespace) -> Config:
+    """The config of the test run the command line asks for; the runner loads
+    the checkpoint (``load_from``), as in mmdet's test.py.
+
+    Raises:
+        FileNotFoundError: for a missing config, checkpoint or data set.
+        ValueError: for a config of another library, one that lacks what
+            ``--show``, ``--show-dir`` or ``--tta`` need, or an ``--out`` that
+            is not a pickle file.
+    """
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out {args.out!r}: the dump file must end in .pkl or .pickle')
     cfg = load_config(args)
     if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint {args.checkpoint!r} not found')
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         wrap_tta(cfg)
     check_data(cfg, ['test_dataloader'])
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    """Test as the command line ``argv`` says; returns the metrics."""
+    args = parse_args(argv)
+    with exit_on_error('test.py'):
+        cfg = make_config(args)
     runner = build_runner(cfg)
     if args.out:
-        if not args.out.endswith(('.pkl', '.pickle')):
-            raise SystemExit(f'--out {args.out!r}: the dump file must end in .pkl or .pickle')
         if cfg.default_scope == 'mmdet':
             from mmdet.evaluation import DumpDetResults as Dump
         else:

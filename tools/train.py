@@ -9,16 +9,12 @@ import argparse
 from typing import List, Optional
 
 import torch
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import (
-    add_common_args,
-    build_runner,
-    check_data,
-    end_distributed,
-    load_config,
-)
+from mmplug.apis import build_runner, check_data
+from mmplug.cli import add_common_args, end_distributed, exit_on_error, load_config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -35,9 +31,13 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Optional[List[str]] = None) -> Runner:
-    """Train as the command line ``argv`` says; returns the runner."""
-    args = parse_args(argv)
+def make_config(args: argparse.Namespace) -> Config:
+    """The config of the run the command line asks for.
+
+    Raises:
+        FileNotFoundError: for a missing config or data set.
+        ValueError: for a config of another library.
+    """
     cfg = load_config(args)
     if args.amp:
         if not torch.cuda.is_available():
@@ -55,10 +55,17 @@ def main(argv: Optional[List[str]] = None) -> Runner:
         cfg.resume, cfg.load_from = True, args.resume
     check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
                ['train_dataloader'])
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> Runner:
+    """Train as the command line ``argv`` says; returns the runner."""
+    args = parse_args(argv)
+    with exit_on_error('train.py'):
+        cfg = make_config(args)
     runner = build_runner(cfg)
     runner.train()
     return runner
-
 
 if __name__ == '__main__':
     main()

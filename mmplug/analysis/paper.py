@@ -1,5 +1,5 @@
-"""The papers' figures for each config, for ``tools/analysis/claims.py``,
-``docs/model_zoo.md`` and the tests.
+"""The papers' figures for each config, which ``tools/analysis/claims.py``
+checks the configs against (and writes into ``docs/model_zoo.md``).
 
 ``PAPER`` maps a config (path under ``configs/``, without ``.py``) to what its
 paper (or official repository) reports: parameters in millions, FLOPs in
@@ -10,7 +10,8 @@ import re
 from typing import Dict, NamedTuple, Optional, Tuple
 
 
-class Claim(NamedTuple):
+class PaperFigures(NamedTuple):
+    """What a paper (or official repository) reports for one model."""
     params_m: float
     flops_g: Optional[float]
     result: str
@@ -42,64 +43,69 @@ def _top1(acc: float) -> str:
     return f'top-1 {acc}'
 
 
-PAPER: Dict[str, Claim] = {
-    'cls/fasternet_t0_in1k': Claim(3.9, 0.34, _top1(71.9), _FASTERNET_CLS, IMAGENET),
-    'cls/fasternet_t1_in1k': Claim(7.6, 0.85, _top1(76.2), _FASTERNET_CLS, IMAGENET),
-    'cls/fasternet_t2_in1k': Claim(15.0, 1.90, _top1(78.9), _FASTERNET_CLS, IMAGENET),
-    'cls/fasternet_s_in1k': Claim(31.1, 4.55, _top1(81.3), _FASTERNET_CLS, IMAGENET),
-    'cls/fasternet_m_in1k': Claim(53.5, 8.72, _top1(83.0), _FASTERNET_CLS, IMAGENET),
-    'cls/fasternet_l_in1k': Claim(93.4, 15.49, _top1(83.5), _FASTERNET_CLS, IMAGENET),
-    'cls/convnext_t_in1k': Claim(28, 4.5, _top1(82.1), _CONVNEXT_CLS, IMAGENET),
-    'cls/convnext_s_in1k': Claim(50, 8.7, _top1(83.1), _CONVNEXT_CLS, IMAGENET),
-    'cls/convnext_b_in1k': Claim(89, 15.4, _top1(83.8), _CONVNEXT_CLS, IMAGENET),
-    'cls/convnext_l_in1k': Claim(198, 34.4, _top1(84.3), _CONVNEXT_CLS, IMAGENET),
-    'cls/convnext_xl_in1k': Claim(350, 60.9, 'top-1 87.0 (ImageNet-22k pre-training only)',
-                                  'ConvNeXt README (official repo), ImageNet-22K trained models',
-                                  IMAGENET),
-    'cls/inceptionnext_a_in1k': Claim(4.2, None, _top1(75.3), 'InceptionNeXt (CVPR 2024)',
-                                      IMAGENET),
-    'cls/inceptionnext_t_in1k': Claim(28, 4.2, _top1(82.3), _INX_CLS, IMAGENET),
-    'cls/inceptionnext_s_in1k': Claim(49, 8.4, _top1(83.5), _INX_CLS, IMAGENET),
-    'cls/inceptionnext_b_in1k': Claim(87, 14.9, _top1(84.0), _INX_CLS, IMAGENET),
-    'cls/emo_1m_in1k': Claim(1.3, 0.261, _top1(71.5), _EMO_CLS, IMAGENET),
-    'cls/emo_2m_in1k': Claim(2.3, 0.439, _top1(75.1), _EMO_CLS, IMAGENET),
-    'cls/emo_5m_in1k': Claim(5.1, 0.903, _top1(78.4), _EMO_CLS, IMAGENET),
-    'cls/emo_6m_in1k': Claim(6.1, 0.961, _top1(79.0), _EMO_CLS, IMAGENET),
-    'det/fasternet_s_maskrcnn': Claim(49.0, 258, 'box AP 39.9, mask AP 36.9', _FASTERNET, COCO),
-    'det/fasternet_m_maskrcnn': Claim(71.2, 344, 'box AP 43.0, mask AP 39.1', _FASTERNET, COCO),
-    'det/fasternet_l_maskrcnn': Claim(110.9, 484, 'box AP 44.0, mask AP 39.9', _FASTERNET, COCO),
-    'det/convnext_t_maskrcnn_3x': Claim(48, 262, 'box AP 46.2, mask AP 41.7', _CONVNEXT_DET,
-                                        COCO),
-    'det/convnext_t_cascade_maskrcnn_3x': Claim(86, 741, 'box AP 50.4', _CONVNEXT_DET, COCO),
-    'det/convnext_s_cascade_maskrcnn_3x': Claim(108, 827, 'box AP 51.9', _CONVNEXT_DET, COCO),
-    'det/convnext_b_cascade_maskrcnn_3x': Claim(146, 964, 'box AP 52.7', _CONVNEXT_DET, COCO),
-    'det/emo_1m_retinanet': Claim(10.4, 163, 'AP 34.4', _EMO_DET, COCO),
-    'det/emo_2m_retinanet': Claim(11.5, 167, 'AP 36.2', _EMO_DET, COCO),
-    'det/emo_5m_retinanet': Claim(14.4, 178, 'AP 38.9', _EMO_DET, COCO),
-    'det/emo_1m_ssdlite': Claim(2.3, 0.6, 'AP 22.0', _EMO_DET, SSD),
-    'det/emo_2m_ssdlite': Claim(3.3, 0.9, 'AP 25.2', _EMO_DET, SSD),
-    'det/emo_5m_ssdlite': Claim(6.0, 1.8, 'AP 27.9', _EMO_DET, SSD),
-    'seg/convnext_t_upernet': Claim(60, 939, 'mIoU 46.0 (single scale)', _CONVNEXT_SEG,
-                                    ADE_UPERNET),
-    'seg/convnext_s_upernet': Claim(82, 1027, 'mIoU 48.7 (single scale)', _CONVNEXT_SEG,
-                                    ADE_UPERNET),
-    'seg/convnext_b_upernet': Claim(122, 1170, 'mIoU 49.1 (single scale)', _CONVNEXT_SEG,
-                                    ADE_UPERNET),
-    'seg/inceptionnext_t_upernet': Claim(56, 933, 'mIoU 47.9 (multi-scale)', _INX_UPERNET,
-                                         ADE_UPERNET),
-    'seg/inceptionnext_s_upernet': Claim(78, 1020, 'mIoU 50.0 (multi-scale)', _INX_UPERNET,
-                                         ADE_UPERNET),
-    'seg/inceptionnext_b_upernet': Claim(115, 1159, 'mIoU 50.6 (multi-scale)', _INX_UPERNET,
-                                         ADE_UPERNET),
-    'seg/inceptionnext_t_fpn': Claim(28, 44, 'mIoU 43.1', _INX_FPN, ADE),
-    'seg/inceptionnext_s_fpn': Claim(50, 65, 'mIoU 45.6', _INX_FPN, ADE),
-    'seg/inceptionnext_b_fpn': Claim(85, 100, 'mIoU 46.4', _INX_FPN, ADE),
-    'seg/emo_1m_deeplabv3': Claim(5.6, 2.4, 'mIoU 33.5', _EMO_SEG, ADE),
-    'seg/emo_2m_deeplabv3': Claim(6.9, 3.5, 'mIoU 35.3', _EMO_SEG, ADE),
-    'seg/emo_5m_deeplabv3': Claim(10.3, 5.8, 'mIoU 37.8', _EMO_SEG, ADE),
-    'seg/emo_1m_pspnet': Claim(4.3, 2.1, 'mIoU 33.2', _EMO_SEG, ADE),
-    'seg/emo_2m_pspnet': Claim(5.5, 3.1, 'mIoU 34.5', _EMO_SEG, ADE),
-    'seg/emo_5m_pspnet': Claim(8.5, 5.3, 'mIoU 38.2', _EMO_SEG, ADE),
+PAPER: Dict[str, PaperFigures] = {
+    'cls/fasternet_t0_in1k': PaperFigures(3.9, 0.34, _top1(71.9), _FASTERNET_CLS, IMAGENET),
+    'cls/fasternet_t1_in1k': PaperFigures(7.6, 0.85, _top1(76.2), _FASTERNET_CLS, IMAGENET),
+    'cls/fasternet_t2_in1k': PaperFigures(15.0, 1.90, _top1(78.9), _FASTERNET_CLS, IMAGENET),
+    'cls/fasternet_s_in1k': PaperFigures(31.1, 4.55, _top1(81.3), _FASTERNET_CLS, IMAGENET),
+    'cls/fasternet_m_in1k': PaperFigures(53.5, 8.72, _top1(83.0), _FASTERNET_CLS, IMAGENET),
+    'cls/fasternet_l_in1k': PaperFigures(93.4, 15.49, _top1(83.5), _FASTERNET_CLS, IMAGENET),
+    'cls/convnext_t_in1k': PaperFigures(28, 4.5, _top1(82.1), _CONVNEXT_CLS, IMAGENET),
+    'cls/convnext_s_in1k': PaperFigures(50, 8.7, _top1(83.1), _CONVNEXT_CLS, IMAGENET),
+    'cls/convnext_b_in1k': PaperFigures(89, 15.4, _top1(83.8), _CONVNEXT_CLS, IMAGENET),
+    'cls/convnext_l_in1k': PaperFigures(198, 34.4, _top1(84.3), _CONVNEXT_CLS, IMAGENET),
+    'cls/convnext_xl_in1k': PaperFigures(
+        350, 60.9, 'top-1 87.0 (ImageNet-22k pre-training only)',
+        'ConvNeXt README (official repo), ImageNet-22K trained models', IMAGENET),
+    'cls/inceptionnext_a_in1k':
+        PaperFigures(4.2, None, _top1(75.3), 'InceptionNeXt (CVPR 2024)', IMAGENET),
+    'cls/inceptionnext_t_in1k': PaperFigures(28, 4.2, _top1(82.3), _INX_CLS, IMAGENET),
+    'cls/inceptionnext_s_in1k': PaperFigures(49, 8.4, _top1(83.5), _INX_CLS, IMAGENET),
+    'cls/inceptionnext_b_in1k': PaperFigures(87, 14.9, _top1(84.0), _INX_CLS, IMAGENET),
+    'cls/emo_1m_in1k': PaperFigures(1.3, 0.261, _top1(71.5), _EMO_CLS, IMAGENET),
+    'cls/emo_2m_in1k': PaperFigures(2.3, 0.439, _top1(75.1), _EMO_CLS, IMAGENET),
+    'cls/emo_5m_in1k': PaperFigures(5.1, 0.903, _top1(78.4), _EMO_CLS, IMAGENET),
+    'cls/emo_6m_in1k': PaperFigures(6.1, 0.961, _top1(79.0), _EMO_CLS, IMAGENET),
+    'det/fasternet_s_maskrcnn':
+        PaperFigures(49.0, 258, 'box AP 39.9, mask AP 36.9', _FASTERNET, COCO),
+    'det/fasternet_m_maskrcnn':
+        PaperFigures(71.2, 344, 'box AP 43.0, mask AP 39.1', _FASTERNET, COCO),
+    'det/fasternet_l_maskrcnn':
+        PaperFigures(110.9, 484, 'box AP 44.0, mask AP 39.9', _FASTERNET, COCO),
+    'det/convnext_t_maskrcnn_3x':
+        PaperFigures(48, 262, 'box AP 46.2, mask AP 41.7', _CONVNEXT_DET, COCO),
+    'det/convnext_t_cascade_maskrcnn_3x': PaperFigures(86, 741, 'box AP 50.4', _CONVNEXT_DET, COCO),
+    'det/convnext_s_cascade_maskrcnn_3x':
+        PaperFigures(108, 827, 'box AP 51.9', _CONVNEXT_DET, COCO),
+    'det/convnext_b_cascade_maskrcnn_3x':
+        PaperFigures(146, 964, 'box AP 52.7', _CONVNEXT_DET, COCO),
+    'det/emo_1m_retinanet': PaperFigures(10.4, 163, 'AP 34.4', _EMO_DET, COCO),
+    'det/emo_2m_retinanet': PaperFigures(11.5, 167, 'AP 36.2', _EMO_DET, COCO),
+    'det/emo_5m_retinanet': PaperFigures(14.4, 178, 'AP 38.9', _EMO_DET, COCO),
+    'det/emo_1m_ssdlite': PaperFigures(2.3, 0.6, 'AP 22.0', _EMO_DET, SSD),
+    'det/emo_2m_ssdlite': PaperFigures(3.3, 0.9, 'AP 25.2', _EMO_DET, SSD),
+    'det/emo_5m_ssdlite': PaperFigures(6.0, 1.8, 'AP 27.9', _EMO_DET, SSD),
+    'seg/convnext_t_upernet':
+        PaperFigures(60, 939, 'mIoU 46.0 (single scale)', _CONVNEXT_SEG, ADE_UPERNET),
+    'seg/convnext_s_upernet':
+        PaperFigures(82, 1027, 'mIoU 48.7 (single scale)', _CONVNEXT_SEG, ADE_UPERNET),
+    'seg/convnext_b_upernet':
+        PaperFigures(122, 1170, 'mIoU 49.1 (single scale)', _CONVNEXT_SEG, ADE_UPERNET),
+    'seg/inceptionnext_t_upernet':
+        PaperFigures(56, 933, 'mIoU 47.9 (multi-scale)', _INX_UPERNET, ADE_UPERNET),
+    'seg/inceptionnext_s_upernet':
+        PaperFigures(78, 1020, 'mIoU 50.0 (multi-scale)', _INX_UPERNET, ADE_UPERNET),
+    'seg/inceptionnext_b_upernet':
+        PaperFigures(115, 1159, 'mIoU 50.6 (multi-scale)', _INX_UPERNET, ADE_UPERNET),
+    'seg/inceptionnext_t_fpn': PaperFigures(28, 44, 'mIoU 43.1', _INX_FPN, ADE),
+    'seg/inceptionnext_s_fpn': PaperFigures(50, 65, 'mIoU 45.6', _INX_FPN, ADE),
+    'seg/inceptionnext_b_fpn': PaperFigures(85, 100, 'mIoU 46.4', _INX_FPN, ADE),
+    'seg/emo_1m_deeplabv3': PaperFigures(5.6, 2.4, 'mIoU 33.5', _EMO_SEG, ADE),
+    'seg/emo_2m_deeplabv3': PaperFigures(6.9, 3.5, 'mIoU 35.3', _EMO_SEG, ADE),
+    'seg/emo_5m_deeplabv3': PaperFigures(10.3, 5.8, 'mIoU 37.8', _EMO_SEG, ADE),
+    'seg/emo_1m_pspnet': PaperFigures(4.3, 2.1, 'mIoU 33.2', _EMO_SEG, ADE),
+    'seg/emo_2m_pspnet': PaperFigures(5.5, 3.1, 'mIoU 34.5', _EMO_SEG, ADE),
+    'seg/emo_5m_pspnet': PaperFigures(8.5, 5.3, 'mIoU 38.2', _EMO_SEG, ADE),
 }
 
 #: Configs that no paper reports (so nothing to compare with), and the input

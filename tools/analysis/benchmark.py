@@ -6,7 +6,7 @@
     # whole detectors / segmentors at their config's test size: latency
     python tools/analysis/benchmark.py model configs/det/emo_1m_ssdlite.py
     # the papers' speed comparisons, reproduced here
-    python tools/analysis/benchmark.py claims
+    python tools/analysis/benchmark.py paper-speed
     # the speed targets against timm (docs/benchmarks.md)
     python tools/analysis/benchmark.py targets
 
@@ -187,14 +187,14 @@ def best_of_formats(entries: Dict[str, torch.nn.Module], batch: int, size, repea
 # The papers' speed comparisons: (what, model A, model B, paper's A/B ratios).
 # InceptionNeXt README (official repo), A100, batch 128, the better memory
 # format: train 901 / 575 / 969 and inference 2900 / 2413 / 3149 img/s for
-# InceptionNeXt-T / ConvNeXt-T / ResNet-50. FasterNet's claim is about FLOP/s.
+# InceptionNeXt-T / ConvNeXt-T / ResNet-50. FasterNet's paper compares FLOP/s.
 PAPER_SPEED = {
     ('InceptionNeXt-T', 'ConvNeXt-T'): (901 / 575, 2900 / 2413),
     ('InceptionNeXt-T', 'ResNet-50'): (901 / 969, 2900 / 3149),
 }
 
 
-def cmd_claims(args) -> None:
+def cmd_paper_speed(args) -> None:
     size = parse_size(args.size)
     models = {
         'InceptionNeXt-T': build_model('configs/cls/inceptionnext_t_in1k.py').backbone,
@@ -213,7 +213,7 @@ def cmd_claims(args) -> None:
     for n in models:
         print(f'| {n} | {gmacs[n]:.2f} | {best[n]["train"]:.2f} | {best[n]["infer"]:.1f} | '
               f'{2 * gmacs[n] * best[n]["infer"]:.0f} |')
-    print('\n| claim | here, mmplug | here, timm | paper (A100, batch 128) |')
+    print('\n| comparison | here, mmplug | here, timm | paper (A100, batch 128) |')
     print('| --- ' * 4 + '|')
     for (a, b), (p_train, p_infer) in PAPER_SPEED.items():
         ta, tb = f'timm {a}', (f'timm {b}' if f'timm {b}' in best else b)
@@ -306,10 +306,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument('--warmup', type=int, default=1)
     p.set_defaults(run=cmd_model)
 
-    p = sub.add_parser('claims', parents=[common], help="the papers' speed comparisons")
+    p = sub.add_parser('paper-speed', parents=[common], help="the papers' speed comparisons")
     p.add_argument('--batch', type=int, default=8)
     p.add_argument('--size', default='224')
-    p.set_defaults(run=cmd_claims)
+    p.set_defaults(run=cmd_paper_speed)
 
     p = sub.add_parser('targets', parents=[common], help='ours against timm: the targets')
     p.add_argument('configs', nargs='*', help=f'default: {" ".join(TARGET_CONFIGS)}')
@@ -317,6 +317,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument('--sizes', nargs='+', default=['224', '512'])
     p.set_defaults(run=cmd_targets)
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['claims']:
+        print("benchmark.py: DeprecationWarning: the 'claims' command is now 'paper-speed' "
+              "(tools/analysis/claims.py checks the papers' parameters, FLOPs and results); "
+              "'claims' will be removed", file=sys.stderr, flush=True)
+        argv[0] = 'paper-speed'
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 3 if args.command == 'targets' else 5

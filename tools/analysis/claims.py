@@ -1,5 +1,5 @@
 """Check the papers' complexity claims: parameters and FLOPs of each config
-against the figures its paper reports (``mmplug/claims.py``).
+against the figures its paper reports (``mmplug/analysis/paper.py``).
 
     python tools/analysis/claims.py                      # every config
     python tools/analysis/claims.py configs/det/emo_1m_ssdlite.py --format csv
@@ -33,9 +33,15 @@ from typing import List, NamedTuple, Optional
 
 import torch
 
-from mmplug.analysis import model_macs, n_params, quiet_logs
+from mmplug.analysis import (
+    NOT_IN_A_PAPER,
+    PAPER,
+    model_macs,
+    n_params,
+    paper_metrics,
+    quiet_logs,
+)
 from mmplug.apis import build_model
-from mmplug.claims import NOT_IN_A_PAPER, PAPER, paper_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ('cls', 'det', 'seg')
@@ -53,7 +59,7 @@ class Row(NamedTuple):
 
 
 def config_name(path: str) -> str:
-    """``configs/det/x.py`` -> ``det/x`` (the key of ``mmplug.claims``)."""
+    """``configs/det/x.py`` -> ``det/x`` (the key of ``mmplug.analysis.PAPER``)."""
     p = Path(path).resolve()
     try:
         rel = p.relative_to(ROOT / 'configs')
@@ -61,8 +67,8 @@ def config_name(path: str) -> str:
         raise SystemExit(f'claims.py: {path} is not under {ROOT / "configs"}')
     name = str(rel.with_suffix(''))
     if name not in PAPER and name not in NOT_IN_A_PAPER:
-        raise SystemExit(f'claims.py: {name} has no entry in mmplug/claims.py (PAPER or '
-                         f'NOT_IN_A_PAPER); known: {", ".join(sorted(PAPER))}')
+        raise SystemExit(f'claims.py: {name} has no entry in mmplug/analysis/paper.py (PAPER '
+                         f'or NOT_IN_A_PAPER); known: {", ".join(sorted(PAPER))}')
     return name
 
 
@@ -151,8 +157,8 @@ What the marks say:
 
 - ConvNeXt-T's 28.59 M parameters against the README's "28M": every other
   ConvNeXt and InceptionNeXt figure rounds to the README's, and the
-  InceptionNeXt README gives ConvNeXt-T 29M; the official network has 28.589 M
-  (REFERENCE.md, official code), as this one.
+  InceptionNeXt README gives ConvNeXt-T 29M; the official network
+  (`convnext_tiny` of facebookresearch/ConvNeXt) has 28.589 M, as this one.
 - EMO: the classifiers count 3-5% fewer FLOPs than the README (the official
   repository counts with fvcore, whose counting mmengine's derives from) and
   1M/2M 3-5% more parameters (the official 1M backbone has 1.192 M, as this
@@ -172,8 +178,8 @@ What the marks say:
 
 
 class Results(NamedTuple):
-    config: str  # key of mmplug.claims.PAPER
-    paper: dict  # mmplug.claims.paper_metrics of its result
+    config: str  # key of mmplug.analysis.PAPER
+    paper: dict  # mmplug.analysis.paper_metrics of its result
     metrics: dict  # the last validation's scalars
     step: int  # the epoch or iteration it ran after
     length: int  # the schedule's epochs or iterations
@@ -200,7 +206,8 @@ def read_results(work_dir: str) -> Results:
     stem = dumped[0].stem
     names = [n for n in PAPER if n.split('/')[-1] == stem]
     if not names:
-        raise SystemExit(f'claims.py --results: {stem} has no paper result in mmplug/claims.py; '
+        raise SystemExit(f'claims.py --results: {stem} has no paper result in '
+                         f'mmplug/analysis/paper.py; '
                          f'known: {", ".join(sorted(n.split("/")[-1] for n in PAPER))}')
     wanted = paper_metrics(PAPER[names[0]].result)
     last = None

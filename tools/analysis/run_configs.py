@@ -502,6 +502,6 @@ def main(argv=None) -> int:
 if __name__ == '__main__':
     code = main()
     if '--worker' in sys.argv:
-        from mmplug.apis import end_distributed
+        from mmplug.cli import end_distributed
         end_distributed()
     sys.exit(code)

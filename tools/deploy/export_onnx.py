@@ -17,11 +17,12 @@ from typing import List, Tuple
 
 import numpy as np
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import build_model, load_checkpoint_exactly
+from mmplug.apis import build_model, read_checkpoint
+from mmplug.cli import exit_on_error
+from mmplug.models.checkpoint import load_state_dict_checked, unwrap_state_dict
 
 
 class Features(nn.Module):
@@ -33,7 +34,7 @@ class Features(nn.Module):
         self.backbone = model.backbone
         self.neck = getattr(model, 'neck', None) if with_neck else None
         if with_neck and self.neck is None:
-            raise SystemExit(f'--neck: this {type(model).__name__} has no neck')
+            raise ValueError(f'--neck: this {type(model).__name__} has no neck')
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         feats = self.backbone(x)
@@ -43,13 +44,20 @@ class Features(nn.Module):
 
 
 def build_features(config: str, checkpoint: str = None, with_neck: bool = False) -> nn.Module:
-    """The deploy-form :class:`Features` of a config's model."""
+    """The deploy-form :class:`Features` of a config's model.
+
+    Raises:
+        FileNotFoundError: for a missing checkpoint.
+        CheckpointMismatchError: for a checkpoint that does not fit the model.
+    """
     model = build_model(config)
     if checkpoint:
-        loaded = CheckpointLoader.load_checkpoint(checkpoint, 'cpu')
+        # mmplug.apis.load_checkpoint's steps, with a look at the meta between
+        loaded = read_checkpoint(checkpoint)
+        state_dict = unwrap_state_dict(loaded)  # also checks that the file holds a dict
         if loaded.get('meta', {}).get('mmplug_deploy'):  # from tools/reparameterize.py
             mmplug.switch_to_deploy(model)
-        load_checkpoint_exactly(model, loaded, checkpoint)
+        load_state_dict_checked(model, state_dict, source=checkpoint)
     return mmplug.switch_to_deploy(Features(model, with_neck))
 
 
@@ -94,7 +102,8 @@ def main() -> None:
     if not osp.isfile(args.config):
         raise SystemExit(f'config {args.config!r} not found')
     out = args.out or osp.splitext(osp.basename(args.config))[0] + '.onnx'
-    module = build_features(args.config, args.checkpoint, args.neck)
+    with exit_on_error('export_onnx.py'):
+        module = build_features(args.config, args.checkpoint, args.neck)
     expected = export(module, tuple(args.shape), out)
     shapes = ', '.join(str(tuple(e.shape)) for e in expected)
     print(f'wrote {out}: input (1, 3, {args.shape[0]}, {args.shape[1]}) -> {shapes}')
