@@ -128,3 +128,26 @@ def test_results_refuses_a_missing_or_unfinished_run(matrix_run, tmp_path):
     unfinished = run_tool('tools/analysis/claims.py', '--results', work)
     assert unfinished.returncode != 0
     assert 'unfinished' in unfinished.stderr and 'epoch 2 of 300' in unfinished.stderr
+
+
+def test_configs_are_prepared_safely_from_threads(tmp_path):
+    """The matrix reads configs in two threads; in a fresh process (where
+    pkg_resources, which resolves ``mmdet::`` bases, is not imported yet)
+    every one must still load."""
+    code = f"""
+import sys; sys.path.insert(0, {str(ROOT)!r})
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import mmplug
+from tools.analysis import run_configs as rc
+args = rc.parse_args(['--scale', '0.25', '--out', {str(tmp_path)!r}])
+paths = [p for p in rc.all_configs() if p.parent.name in ('det', 'seg')][:8]
+def one(i):
+    out = Path({str(tmp_path)!r}) / str(i)
+    out.mkdir()
+    return rc.prepare_config(args, paths[i], out)[0].is_file()
+with ThreadPoolExecutor(2) as pool:
+    print(all(pool.map(one, range(len(paths)))))
+"""
+    result = run_tool('python', '-c', code)
+    assert result.returncode == 0 and result.stdout.strip().endswith('True'), result.stderr[-2000:]

@@ -55,6 +55,7 @@ import os.path as osp
 import resource
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -347,12 +348,30 @@ def config_name(path: Path) -> str:
         return path.stem
 
 
-def run_config(args: argparse.Namespace, i: int, path: Path, threads: int) -> dict:
-    """Prepare the short-run config of ``path`` and run it in a worker
-    process (``args.nproc`` under torchrun); returns its row."""
+#: Configs are read one at a time: mmengine resolves ``mmdet::`` bases with
+#: pkg_resources, whose first import in two threads at once leaves it broken
+#: for the process ("Expected str, Requirement, or Distribution").
+_CONFIG_LOCK = threading.Lock()
+
+
+def prepare_config(args: argparse.Namespace, path: Path, out: Path):
+    """Write the short-run config of ``path`` into ``out``; returns its path
+    and the schedule keys the resumed run takes. Safe to call from threads."""
     from mmengine.config import Config
 
     from mmplug.datasets.standin import standin_overrides
+    with _CONFIG_LOCK:
+        cfg = Config.fromfile(str(path))
+        resumed = short_run_config(cfg, args.iters, args.batch, args.scale,
+                                   standin_overrides(cfg, args.data), args.workers)
+        config = out / path.name  # the name tells claims.py --results the config
+        cfg.dump(str(config))
+    return config, resumed
+
+
+def run_config(args: argparse.Namespace, i: int, path: Path, threads: int) -> dict:
+    """Prepare the short-run config of ``path`` and run it in a worker
+    process (``args.nproc`` under torchrun); returns its row."""
     name = config_name(path)
     out = Path(args.out) / name
     out.mkdir(parents=True, exist_ok=True)
@@ -360,11 +379,7 @@ def run_config(args: argparse.Namespace, i: int, path: Path, threads: int) -> di
     result.unlink(missing_ok=True)
     start = time.time()
     try:
-        cfg = Config.fromfile(str(path))
-        resumed = short_run_config(cfg, args.iters, args.batch, args.scale,
-                                   standin_overrides(cfg, args.data), args.workers)
-        config = out / path.name  # the name tells claims.py --results the config
-        cfg.dump(str(config))
+        config, resumed = prepare_config(args, path, out)
     except Exception as error:
         return dict(_row(name, f'config: {_first_line(error)}'), ok=False,
                     seconds=round(time.time() - start, 1))
