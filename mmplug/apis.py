@@ -7,13 +7,13 @@ import copy
 import importlib
 import os
 import os.path as osp
-from typing import Iterator, List, Union
+from typing import Iterator, List, Optional, Union
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 from torch import nn
 
-from .models.checkpoint import load_state_dict_checked, unwrap_state_dict
+from .models.checkpoint import load_state_dict_checked, read_checkpoint, unwrap_state_dict
 
 
 def _registry(cfg: Config, name: str):
@@ -54,23 +54,7 @@ def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = Fals
     return _registry(cfg, 'MODELS').build(cfg.model)
 
 
-def read_checkpoint(filename: str) -> dict:
-    """The object of a checkpoint file, read onto the CPU.
-
-    Args:
-        filename: Local path or URL (anything mmengine's CheckpointLoader
-            reads).
-
-    Raises:
-        FileNotFoundError: when a local file does not exist.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-    if '://' not in filename and not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename!r} not found')
-    return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
-
-
-def load_checkpoint(model: nn.Module, filename: str) -> dict:
+def load_checkpoint(model: nn.Module, filename: str, checkpoint: Optional[dict] = None) -> dict:
     """Load a whole-model checkpoint that must fit ``model`` key for key, as
     the deploy tools need: :func:`mmplug.models.checkpoint.load_state_dict_checked`
     with no optional keys (it always lets the file lack RefConv maps, which
@@ -79,6 +63,8 @@ def load_checkpoint(model: nn.Module, filename: str) -> dict:
     Args:
         model: The model of the checkpoint's config.
         filename: Local path or URL of the checkpoint.
+        checkpoint: The object already read from ``filename``
+            (:func:`read_checkpoint`), if the caller looked into it first.
 
     Returns:
         The object read from the file (its ``meta``, say).
@@ -88,7 +74,8 @@ def load_checkpoint(model: nn.Module, filename: str) -> dict:
         CheckpointMismatchError: naming the missing and unused keys, or the
             shapes that differ.
     """
-    checkpoint = read_checkpoint(filename)
+    if checkpoint is None:
+        checkpoint = read_checkpoint(filename)
     load_state_dict_checked(model, unwrap_state_dict(checkpoint), source=filename)
     return checkpoint
 

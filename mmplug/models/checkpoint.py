@@ -2,7 +2,8 @@
 
 There is one way in: :func:`load_pretrained`, which every backbone's
 ``init_cfg=dict(type='Pretrained', checkpoint=...)`` goes through. It reads
-the file (local path or URL, through mmengine), takes the backbone part of a
+the file (local path or URL, through mmengine; :func:`read_checkpoint`, which
+the whole-model loader of :mod:`mmplug.apis` uses too), takes the backbone part of a
 whole-model checkpoint, converts the layout with the backbone's pure converter,
 and loads it. Keys that are expected to differ (per-output norms a
 classification checkpoint cannot have, a classification head) are reported by
@@ -118,6 +119,23 @@ def load_state_dict_checked(model: nn.Module,
     return LoadReport(loaded=[k for k in state_dict if k in own], missing=missing, unused=unused)
 
 
+def read_checkpoint(filename: str, what: str = 'checkpoint', hint: str = '') -> dict:
+    """The object of a checkpoint file, read onto the CPU.
+
+    Args:
+        filename: Local path or URL (anything mmengine's CheckpointLoader
+            reads).
+        what: How the message of a missing file names it.
+        hint: What the message of a missing file adds.
+
+    Raises:
+        FileNotFoundError: when a local file does not exist.
+    """
+    if '://' not in filename and not osp.isfile(filename):
+        raise FileNotFoundError(f'{what} {filename!r} not found{hint}')
+    return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+
+
 def load_pretrained(model: nn.Module,
                     filename: str,
                     convert: Callable[[StateDict], StateDict],
@@ -136,11 +154,9 @@ def load_pretrained(model: nn.Module,
     Returns:
         The load report, also written to the log key by key.
     """
-    if '://' not in filename and not osp.isfile(filename):
-        raise FileNotFoundError(
-            f'{type(model).__name__}: pretrained checkpoint {filename!r} not found. '
-            f'Download it, or set init_cfg=None to train from scratch.')
-    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location='cpu')
+    checkpoint = read_checkpoint(
+        filename, f'{type(model).__name__}: pretrained checkpoint',
+        '. Download it, or set init_cfg=None to train from scratch.')
     backbone_sd, others = split_backbone(unwrap_state_dict(checkpoint))
     report = load_state_dict_checked(
         model, convert(backbone_sd), optional=optional, source=filename)

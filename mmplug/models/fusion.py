@@ -145,7 +145,7 @@ class ConvAct(_FusedConv):
 
     def __init__(self, *args, act: nn.Module, **kwargs):
         super().__init__(*args, **kwargs)
-        if type(act) not in ONEDNN_ACTS:
+        if not can_fuse_act(act):
             raise ValueError(f'ConvAct fuses {sorted(t.__name__ for t in ONEDNN_ACTS)}, '
                              f'not {type(act).__name__}')
         self.act = act

@@ -20,9 +20,8 @@ import torch
 from torch import nn
 
 import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import build_model, read_checkpoint
+from mmplug.apis import build_model, load_checkpoint, read_checkpoint
 from mmplug.cli import exit_on_error
-from mmplug.models.checkpoint import load_state_dict_checked, unwrap_state_dict
 
 
 class Features(nn.Module):
@@ -52,12 +51,10 @@ def build_features(config: str, checkpoint: str = None, with_neck: bool = False)
     """
     model = build_model(config)
     if checkpoint:
-        # mmplug.apis.load_checkpoint's steps, with a look at the meta between
         loaded = read_checkpoint(checkpoint)
-        state_dict = unwrap_state_dict(loaded)  # also checks that the file holds a dict
-        if loaded.get('meta', {}).get('mmplug_deploy'):  # from tools/reparameterize.py
-            mmplug.switch_to_deploy(model)
-        load_state_dict_checked(model, state_dict, source=checkpoint)
+        if isinstance(loaded, dict) and loaded.get('meta', {}).get('mmplug_deploy'):
+            mmplug.switch_to_deploy(model)  # a file of tools/reparameterize.py
+        load_checkpoint(model, checkpoint, loaded)
     return mmplug.switch_to_deploy(Features(model, with_neck))
 
 
