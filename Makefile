@@ -1,14 +1,28 @@
 # The two commands of README.md, and their helpers. Set-up is automatic: the
-# first target that needs .venv builds it (tools/setup_env.sh), and it is
-# rebuilt when the pinned stack or setup.py change.
-PY := .venv/bin/python
-STAMP := .venv/.mmplug-stamp
+# first target that needs the virtual environment builds it
+# (tools/setup_env.sh), and it is rebuilt when the pinned stack or setup.py
+# change. STACK=onedl runs any target on the maintained fork of OpenMMLab
+# (requirements/stack-onedl.txt, in .venv-onedl) instead of OpenMMLab's own
+# (requirements/stack.txt, in .venv).
+STACK ?= openmmlab
+ifeq ($(STACK),openmmlab)
+VENV := .venv
+PINS := requirements/stack.txt
+else ifeq ($(STACK),onedl)
+VENV := .venv-onedl
+PINS := requirements/stack-onedl.txt
+else
+$(error STACK=$(STACK): choose openmmlab or onedl)
+endif
+export STACK
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.mmplug-stamp
 
-.PHONY: setup demo test matrix lint docs-check clean-venv
+.PHONY: setup demo test install-test matrix lint docs-check clean-venv
 
 setup: $(STAMP)
 
-$(STAMP): requirements/stack.txt setup.py tools/setup_env.sh
+$(STAMP): $(PINS) requirements/common.txt setup.py tools/setup_env.sh
 	bash tools/setup_env.sh
 	touch $@
 
@@ -17,6 +31,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# The wheel installed (not editable) in a fresh environment, used from outside
+# the clone (tools/install_test.sh).
+install-test: $(STAMP)
+	bash tools/install_test.sh
 
 # Every config trained, validated, saved, resumed and tested as users run it,
 # on stand-in data in the real data sets' layouts (tools/analysis/run_configs.py),
@@ -34,11 +53,11 @@ matrix: $(STAMP)
 		--out work_dirs/run_configs_ddp --output work_dirs/run_configs_ddp/matrix.md
 
 lint: $(STAMP)
-	.venv/bin/ruff check .
+	$(VENV)/bin/ruff check .
 
 # Every command of README.md and docs/ (about an hour on 2 cores; not part of CI).
 docs-check: $(STAMP)
 	$(PY) tools/docs_check.py
 
 clean-venv:
-	rm -rf .venv
+	rm -rf $(VENV)

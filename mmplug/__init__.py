@@ -5,7 +5,9 @@ hooks its classes into the registries of mmdet, mmseg and mmpretrain: they
 join each registry when it first loads the library's own classes, so that
 importing mmplug imports none of those libraries' model zoos or data sets
 (:mod:`mmplug.registry`). The heads, data sets and optimizer constructor are
-imported then, or on first access (``mmplug.FasterNetClsHead``).
+imported then, or on first access (``mmplug.FasterNetClsHead``). It also lets
+configs inherit mmplug's as ``_base_ = 'mmplug::det/fasternet_s_maskrcnn.py'``
+(:mod:`mmplug.mim`).
 """
 import importlib
 
@@ -13,6 +15,7 @@ from . import (
     compat,  # noqa: F401  (first: the shims must precede any use)
     models,
 )
+from .mim import enable_config_inheritance
 from .models import *  # noqa: F401,F403
 from .models import __all__ as _models
 from .registry import join_downstream
@@ -20,6 +23,7 @@ from .version import __version__
 
 __all__ = ['__version__'] + list(_models)
 
+enable_config_inheritance()
 join_downstream()  # last: joining a registry already loaded imports mmplug's modules
 
 

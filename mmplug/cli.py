@@ -16,6 +16,8 @@ from typing import Dict, Iterator, Optional
 
 from mmengine.config import Config, ConfigDict, DictAction
 
+from .mim import PREFIX, config_path
+
 #: The libraries whose configs the tools run.
 SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 
@@ -63,13 +65,15 @@ def read_config(path: str, cfg_options: Optional[Dict] = None) -> Config:
     """Load a config of one of :data:`SCOPES` and apply ``--cfg-options``.
 
     Args:
-        path: The config file.
+        path: The config file, or one of mmplug's as ``mmplug::det/x.py``.
         cfg_options: Overrides, as ``--cfg-options`` parses them.
 
     Raises:
         FileNotFoundError: when the file does not exist.
         ValueError: when its ``default_scope`` is not one of :data:`SCOPES`.
     """
+    if path.startswith(PREFIX):
+        path = str(config_path(path))
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} not found')
     cfg = Config.fromfile(path)

@@ -1,24 +1,31 @@
 """Every compatibility shim mmplug needs, in one place.
 
-OpenMMLab 2.x (mmengine 0.10, mmcv 2.1, mmdet 3.3, mmseg 1.2, mmpretrain 1.2)
-predates torch 2.6 and numpy 2. Importing mmplug applies the shims below, once;
-each has a test in ``tests/test_compat.py`` that fails without it. A shim of a
-downstream class is applied when that library's registry loads its classes
+OpenMMLab 2.x (mmengine 0.10.7, mmcv 2.1, mmdet 3.3, mmseg 1.2, mmpretrain
+1.2) predates torch 2.6 and numpy 2; its maintained fork (the ``onedl-mm*``
+distributions: mmengine >= 0.10.8, same import names) fixes some of that and
+renames the distributions. Importing mmplug applies the shims below that the
+running stack needs, once; each has a test in ``tests/test_compat.py`` that
+fails without it where it applies. A shim of a downstream class is applied
+when that library's registry loads its classes
 (:func:`mmplug.registry.after_load`), so importing mmplug does not import them.
 """
 import contextlib
 import functools
+import importlib.metadata
+import importlib.util
 import sys
 
+import mmengine
 import mmengine.dist.utils as dist_utils
 import numpy as np
 import torch
+from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.logging import HistoryBuffer
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import OPTIMIZERS
 
-from .registry import after_load
+from .registry import DOWNSTREAM, after_load
 
 __all__ = ['CHECKPOINT_SAFE_GLOBALS']
 
@@ -28,6 +35,14 @@ __all__ = ['CHECKPOINT_SAFE_GLOBALS']
 # HistoryBuffer objects (the message hub's log scalars) with numpy arrays, and
 # numpy scalars (e.g. the ETA). Allow exactly these types, under the names
 # numpy 1.x and 2.x pickle them with; any other pickled object is still refused.
+# The fork's mmengine (0.10.8 on; OpenMMLab's last release is 0.10.7) loads
+# its checkpoints itself and pickles no statistics table, so there it is left.
+def resume_needs_shim() -> bool:
+    """Whether the running mmengine is OpenMMLab's, whose checkpoints do not
+    load under torch >= 2.6's ``weights_only`` default."""
+    return mmengine.digit_version(mmengine.__version__) < mmengine.digit_version('0.10.8')
+
+
 def _numpy_globals() -> list:
     try:
         from numpy._core import multiarray  # numpy >= 2
@@ -143,6 +158,29 @@ def _optimizer_type_named(call):
     return wrapper
 
 
+# 3. `mmseg::` bases on the fork ---------------------------------------------
+# mmengine finds the configs of a `pkg::` base through the distribution its
+# table names for the module (mmseg -> mmsegmentation), and falls back to the
+# module's own folder only where the two names agree (mmdet, mmpretrain). The
+# fork's distributions have other names (onedl-mmsegmentation), so `mmseg::`
+# fails there with "mmsegmentation is not installed". Name the distribution
+# that provides the module where the table's is not installed.
+def _config_packages_named() -> None:
+    provided_by = None
+    for module in DOWNSTREAM:
+        try:
+            importlib.metadata.distribution(MODULE2PACKAGE[module])
+            continue
+        except importlib.metadata.PackageNotFoundError:
+            pass
+        if importlib.util.find_spec(module) is None:
+            continue  # not installed at all: mmengine's message says so
+        if provided_by is None:
+            provided_by = importlib.metadata.packages_distributions()
+        if provided_by.get(module):
+            MODULE2PACKAGE[module] = provided_by[module][0]
+
+
 def _scope_name() -> str:
     from mmengine.registry import DefaultScope
     current = DefaultScope.get_current_instance()
@@ -151,8 +189,9 @@ def _scope_name() -> str:
 
 def apply() -> None:
     """Apply every shim; calling it again does nothing more."""
-    torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
-    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    if resume_needs_shim():
+        torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+        HistoryBuffer.__getstate__ = _history_buffer_getstate
     for name in ('_init_dist_pytorch', '_init_dist_slurm', '_init_dist_mpi'):
         setattr(dist_utils, name, _cpu_capable_launcher(getattr(dist_utils, name)))
     MMDistributedDataParallel.__init__ = _cpu_capable_ddp_init(MMDistributedDataParallel.__init__)
@@ -161,6 +200,7 @@ def apply() -> None:
     after_load('mmdet', 'MODELS', _ssd_head_predicts)
     DefaultOptimWrapperConstructor.__call__ = _optimizer_type_named(
         DefaultOptimWrapperConstructor.__call__)
+    _config_packages_named()
 
 
 apply()

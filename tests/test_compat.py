@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from mmplug.compat import resume_needs_shim
 from tests.helpers import free_port
 
 _TOY_RUN = '''
@@ -54,6 +55,11 @@ def _python(code: str, with_mmplug: bool, env: dict = None) -> subprocess.Comple
                           env=dict(os.environ, **(env or {})))
 
 
+needs_resume_shim = pytest.mark.skipif(
+    not resume_needs_shim(), reason="the fork's mmengine loads its own checkpoints")
+
+
+@needs_resume_shim
 def test_mmengine_checkpoints_load_with_weights_only(tmp_path):
     code = f'WORK_DIR = {str(tmp_path / "plain")!r}\n' + _TOY_RUN
     without = _python(code, with_mmplug=False)
@@ -76,6 +82,16 @@ class _Payload:
         return (open, (self.flag, 'w'))
 
 
+@pytest.mark.skipif(resume_needs_shim(), reason="OpenMMLab's mmengine needs the shim")
+def test_resume_shim_is_left_out_where_mmengine_loads_its_checkpoints():
+    from mmengine.logging import HistoryBuffer
+
+    import mmplug  # noqa: F401
+    assert HistoryBuffer not in torch.serialization.get_safe_globals()
+    assert 'statistics_methods' not in HistoryBuffer().__getstate__()
+
+
+@needs_resume_shim
 def test_other_pickled_objects_are_still_refused(tmp_path):
     import mmplug  # noqa: F401
     flag = tmp_path / 'pwned'

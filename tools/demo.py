@@ -23,7 +23,7 @@ import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_runner
 from mmplug.cli import exit_on_error, load_config
 
-DEFAULT_CONFIG = 'configs/demo/fasternet_t0_maskrcnn_shapes.py'
+DEFAULT_CONFIG = 'mmplug::demo/fasternet_t0_maskrcnn_shapes.py'  # the package's copy: runs anywhere
 
 
 def parse_args() -> argparse.Namespace:

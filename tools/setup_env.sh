@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Creates .venv with the stack pinned in requirements/stack.txt and mmplug in
-# editable mode. mmcv has no wheel for this torch on the package index, so its
-# source package is built once per machine and the wheel is cached outside the
-# clone, keyed by the mmcv, torch and Python versions and the CPU architecture.
+# Creates a virtual environment with one of the two pinned stacks and mmplug in
+# editable mode: OpenMMLab's (requirements/stack.txt, in .venv) or its
+# maintained fork's (requirements/stack-onedl.txt, in .venv-onedl). mmcv has no
+# wheel for these torch versions on the package index, so its source package is
+# built once per machine and the wheel is cached outside the clone, keyed by
+# the mmcv distribution and version, the torch and Python versions and the CPU
+# architecture.
 #
 # Environment:
+#   STACK         openmmlab (default) or onedl
 #   PYTHON        interpreter for the virtual environment (default: python3)
 #   MMPLUG_CACHE  wheel cache (default: ${XDG_CACHE_HOME:-~/.cache}/mmplug)
 #   MAX_JOBS      parallel compile jobs for the mmcv build (default: nproc)
@@ -12,15 +16,22 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-pins=requirements/stack.txt
-venv=.venv
+case ${STACK:=openmmlab} in
+    openmmlab) pins=requirements/stack.txt; venv=.venv; mmcv=mmcv; extra=openmmlab ;;
+    onedl) pins=requirements/stack-onedl.txt; venv=.venv-onedl; mmcv=onedl-mmcv; extra=onedl ;;
+    *) echo "setup_env: unknown STACK=$STACK; choose openmmlab or onedl" >&2; exit 1 ;;
+esac
+common=requirements/common.txt
 cache=${MMPLUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmplug}
 
-pin() {  # pin NAME -> the version requirements/stack.txt gives NAME
+pin() {  # pin NAME -> the version the stack's pins give NAME
     local v
-    v=$(sed -n "s/^$1==\([^ #]*\).*/\1/p" "$pins")
-    [ -n "$v" ] || { echo "setup_env: $pins pins no version of $1" >&2; exit 1; }
+    v=$(sed -n "s/^$1==\([^ #]*\).*/\1/p" "$pins" "$common")
+    [ -n "$v" ] || { echo "setup_env: $pins and $common pin no version of $1" >&2; exit 1; }
     echo "$v"
+}
+at_least() {  # at_least V MIN -> whether version V >= MIN
+    [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
 }
 say() { printf '\n[setup] %s\n' "$*"; }
 
@@ -33,7 +44,7 @@ say "installing torch $(pin torch) and the build tools"
     "setuptools==$(pin setuptools)" "numpy==$(pin numpy)" "ninja==$(pin ninja)" wheel
 
 tag=$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
-key="mmcv-$(pin mmcv)_torch-$(pin torch)_${tag}_$(uname -m)"
+key="$mmcv-$(pin $mmcv)_torch-$(pin torch)_${tag}_$(uname -m)"
 wheels="$cache/wheels/$key"
 mkdir -p "$cache/wheels"
 
@@ -41,35 +52,41 @@ build_mmcv() {
     local work log
     work=$(mktemp -d "$cache/build.XXXXXX")
     log="$cache/$key.build.log"
-    say "building mmcv $(pin mmcv) with its ops against torch $(pin torch): once per machine," \
+    say "building $mmcv $(pin $mmcv) with its ops against torch $(pin torch): once per machine," \
         "about 18 minutes on 2 cores; log: $log"
-    "${pip[@]}" download -q --no-deps --no-binary mmcv --no-build-isolation \
-        "mmcv==$(pin mmcv)" -d "$work"
-    tar xzf "$work"/mmcv-*.tar.gz -C "$work"
-    # torch >= 2.14 headers need C++20; mmcv 2.1.0 asks for C++17.
-    sed -i 's/-std=c++17/-std=c++20/g' "$work"/mmcv-*/setup.py
+    "${pip[@]}" download -q --no-deps --no-binary "$mmcv" --no-build-isolation \
+        "$mmcv==$(pin $mmcv)" -d "$work"
+    tar xzf "$work"/*.tar.gz -C "$work"
+    src=$(find "$work" -mindepth 1 -maxdepth 1 -type d -name '*mmcv-*')
+    # torch >= 2.14 headers need C++20; mmcv asks for C++17 (or 14).
+    if at_least "$(pin torch)" 2.14; then
+        sed -i 's/-std=c++1[47]/-std=c++20/g' "$src"/setup.py
+    fi
     (
-        cd "$work"/mmcv-*/
+        cd "$src"
         MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
             "${pip[@]}" wheel --no-deps --no-build-isolation -w "$work/dist" . >"$log" 2>&1 \
             || { tail -n 40 "$log" >&2; echo "setup_env: mmcv build failed, see $log" >&2; exit 1; }
     )
-    mkdir -p "$wheels.tmp" && mv "$work"/dist/mmcv-*.whl "$wheels.tmp/" && mv "$wheels.tmp" "$wheels"
+    mkdir -p "$wheels.tmp" && mv "$work"/dist/*.whl "$wheels.tmp/" && mv "$wheels.tmp" "$wheels"
     rm -rf "$work"
 }
 
 # Two set-ups at once on one machine must not build twice.
 exec 9>"$cache/wheels/$key.lock"
 flock 9
-if ! compgen -G "$wheels/mmcv-*.whl" >/dev/null; then
+if ! compgen -G "$wheels/*.whl" >/dev/null; then
     build_mmcv
 else
-    say "using cached $(basename "$wheels"/mmcv-*.whl) from $wheels"
+    say "using cached $(basename "$wheels"/*.whl) from $wheels"
 fi
 flock -u 9
 
-say "installing the OpenMMLab stack and mmplug (editable)"
-"${pip[@]}" install -q "$wheels"/mmcv-*.whl -r <(grep -v '^mmcv==' "$pins") -e ".[all]"
+say "installing the $STACK stack and mmplug (editable)"
+reqs=$(mktemp)
+trap 'rm -f "$reqs"' EXIT
+grep -h -v -e '^-r ' -e "^$mmcv==" "$common" "$pins" >"$reqs"
+"${pip[@]}" install -q "$wheels"/*.whl -r "$reqs" -e ".[$extra,tests,analysis]"
 "$py" - <<'EOF'
 import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch
 from mmcv.ops import nms  # the compiled ops must import

@@ -4,7 +4,8 @@
 - :mod:`.complexity`: parameters and FLOPs the papers' way;
 - :mod:`.timing`: speed and peak memory on this machine;
 - :mod:`.timm`: timm's model of the same architecture as a backbone;
-- :mod:`.paper`: what the papers report for each config.
+- :mod:`.paper`: what the papers report for each config, and their official
+  weights.
 """
 from .complexity import (
     TensorForward,
@@ -15,7 +16,15 @@ from .complexity import (
     n_params,
     n_tensors,
 )
-from .paper import NOT_IN_A_PAPER, PAPER, PaperFigures, paper_metrics
+from .paper import (
+    COLLECTIONS,
+    NOT_IN_A_PAPER,
+    PAPER,
+    WEIGHTS,
+    PaperFigures,
+    collection,
+    paper_metrics,
+)
 from .timing import (
     Timing,
     copy_to,
@@ -31,8 +40,9 @@ from .timing import (
 from .timm import TimmFeatures, arch_name, timm_twin
 
 __all__ = [
-    'NOT_IN_A_PAPER', 'PAPER', 'PaperFigures', 'TensorForward', 'Timing', 'TimmFeatures',
-    'arch_name', 'copy_to', 'data_sample', 'eval_size', 'inference_step', 'macs', 'make_input',
-    'model_macs', 'n_params', 'n_tensors', 'paper_metrics', 'parse_size', 'peak_memory',
-    'predict_step', 'quiet_logs', 'time_alternating', 'timm_twin', 'training_step'
+    'COLLECTIONS', 'NOT_IN_A_PAPER', 'PAPER', 'PaperFigures', 'TensorForward', 'Timing',
+    'TimmFeatures', 'WEIGHTS', 'arch_name', 'collection', 'copy_to', 'data_sample', 'eval_size',
+    'inference_step', 'macs', 'make_input', 'model_macs', 'n_params', 'n_tensors',
+    'paper_metrics', 'parse_size', 'peak_memory', 'predict_step', 'quiet_logs',
+    'time_alternating', 'timm_twin', 'training_step'
 ]

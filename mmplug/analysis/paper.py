@@ -140,3 +140,80 @@ def paper_metrics(result: str) -> Dict[str, Tuple[float, float]]:
         if match and key not in out:
             out[key] = (float(match.group(1)), factor)
     return out
+
+
+#: The papers behind the configs, as the model index names them: a config
+#: belongs to the first whose key its name contains (RefConv before the
+#: backbone it is applied to).
+COLLECTIONS: Dict[str, Dict[str, str]] = {
+    'refconv': dict(
+        name='RefConv', architecture='Re-parameterized Refocusing Convolution',
+        title='RefConv: Re-parameterized Refocusing Convolution for Powerful ConvNets',
+        paper='https://arxiv.org/abs/2310.10563', code='https://github.com/Aiolus-X/RefConv'),
+    'fasternet': dict(
+        name='FasterNet', architecture='Partial Convolution',
+        title="Run, Don't Walk: Chasing Higher FLOPS for Faster Neural Networks",
+        paper='https://arxiv.org/abs/2303.03667', code='https://github.com/JierunChen/FasterNet'),
+    'inceptionnext': dict(
+        name='InceptionNeXt', architecture='Inception Depthwise Convolution',
+        title='InceptionNeXt: When Inception Meets ConvNeXt',
+        paper='https://arxiv.org/abs/2303.16900', code='https://github.com/sail-sg/inceptionnext'),
+    'convnext': dict(
+        name='ConvNeXt', architecture='ConvNeXt Block',
+        title='A ConvNet for the 2020s', paper='https://arxiv.org/abs/2201.03545',
+        code='https://github.com/facebookresearch/ConvNeXt'),
+    'emo': dict(
+        name='EMO', architecture='Inverted Residual Mobile Block',
+        title='Rethinking Mobile Block for Efficient Attention-based Models',
+        paper='https://arxiv.org/abs/2301.01146', code='https://github.com/zhangzjn/EMO'),
+}
+
+
+def collection(config: str) -> str:
+    """The key of :data:`COLLECTIONS` a config (``'det/emo_1m_ssdlite'``)
+    belongs to."""
+    name = config.split('/')[-1]
+    for key in COLLECTIONS:
+        if key in name:
+            return key
+    raise KeyError(f'{config} belongs to none of {", ".join(COLLECTIONS)}')
+
+
+_FN = 'https://github.com/JierunChen/FasterNet/releases/download/v1.0/'
+_CN = 'https://dl.fbaipublicfiles.com/convnext/'
+_INX = 'https://github.com/sail-sg/inceptionnext/releases/download/model/'
+_EMO = 'https://github.com/zhangzjn/EMO/raw/main/resources/'
+
+#: The official repositories' released weights of exactly the model a config
+#: builds (as their READMEs link them); configs without one are absent.
+WEIGHTS: Dict[str, str] = {
+    'cls/fasternet_t0_in1k': _FN + 'fasternet_t0-epoch.281-val_acc1.71.9180.pth',
+    'cls/fasternet_t1_in1k': _FN + 'fasternet_t1-epoch.291-val_acc1.76.2180.pth',
+    'cls/fasternet_t2_in1k': _FN + 'fasternet_t2-epoch.289-val_acc1.78.8860.pth',
+    'cls/fasternet_s_in1k': _FN + 'fasternet_s-epoch.299-val_acc1.81.2840.pth',
+    'cls/fasternet_m_in1k': _FN + 'fasternet_m-epoch.291-val_acc1.82.9620.pth',
+    'cls/fasternet_l_in1k': _FN + 'fasternet_l-epoch.299-val_acc1.83.5060.pth',
+    'cls/convnext_t_in1k': _CN + 'convnext_tiny_1k_224_ema.pth',
+    'cls/convnext_s_in1k': _CN + 'convnext_small_1k_224_ema.pth',
+    'cls/convnext_b_in1k': _CN + 'convnext_base_1k_224_ema.pth',
+    'cls/convnext_l_in1k': _CN + 'convnext_large_1k_224_ema.pth',
+    'cls/convnext_xl_in1k': _CN + 'convnext_xlarge_22k_1k_224_ema.pth',
+    'cls/inceptionnext_a_in1k': _INX + 'inceptionnext_atto.pth',
+    'cls/inceptionnext_t_in1k': _INX + 'inceptionnext_tiny.pth',
+    'cls/inceptionnext_s_in1k': _INX + 'inceptionnext_small.pth',
+    'cls/inceptionnext_b_in1k': _INX + 'inceptionnext_base.pth',
+    'cls/emo_1m_in1k': _EMO + 'EMO_1M/net.pth',
+    'cls/emo_2m_in1k': _EMO + 'EMO_2M/net.pth',
+    'cls/emo_5m_in1k': _EMO + 'EMO_5M/net.pth',
+    'cls/emo_6m_in1k': _EMO + 'EMO_6M/net.pth',
+    'det/fasternet_s_maskrcnn': _FN + 'mask_rcnn_fasternet_s_fpn_1x_coco_20221111_063419.pth',
+    'det/fasternet_m_maskrcnn': _FN + 'mask_rcnn_fasternet_m_fpn_1x_coco_20221107_124408.pth',
+    'det/fasternet_l_maskrcnn': _FN + 'mask_rcnn_fasternet_l_fpn_1x_coco_20221107_004433.pth',
+    'det/convnext_t_maskrcnn_3x': _CN + 'coco/mask_rcnn_convnext_tiny_1k_3x.pth',
+    'det/convnext_t_cascade_maskrcnn_3x': _CN + 'coco/cascade_mask_rcnn_convnext_tiny_1k_3x.pth',
+    'det/convnext_s_cascade_maskrcnn_3x': _CN + 'coco/cascade_mask_rcnn_convnext_small_1k_3x.pth',
+    'det/convnext_b_cascade_maskrcnn_3x': _CN + 'coco/cascade_mask_rcnn_convnext_base_1k_3x.pth',
+    'seg/convnext_t_upernet': _CN + 'ade20k/upernet_convnext_tiny_1k_512x512.pth',
+    'seg/convnext_s_upernet': _CN + 'ade20k/upernet_convnext_small_1k_512x512.pth',
+    'seg/convnext_b_upernet': _CN + 'ade20k/upernet_convnext_base_1k_512x512.pth',
+}

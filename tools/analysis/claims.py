@@ -3,7 +3,7 @@ against the figures its paper reports (``mmplug/analysis/paper.py``).
 
     python tools/analysis/claims.py                      # every config
     python tools/analysis/claims.py configs/det/emo_1m_ssdlite.py --format csv
-    python tools/analysis/claims.py --zoo docs/model_zoo.md
+    python tools/analysis/claims.py --zoo docs/model_zoo.md --model-index
     python tools/analysis/claims.py --results work_dirs/fasternet_s_maskrcnn
 
 Each model is built from its config as trained (heads and all, random
@@ -15,6 +15,12 @@ the other ADE20K models; a detector's forward is the one mmdet's
 post-processing). A row is marked ``!`` where a figure differs from the
 paper's by more than ``--tolerance`` percent, and the exit status is then 1
 (except with ``--zoo``, which writes docs/model_zoo.md with the marks).
+
+``--model-index`` writes the same figures into the model index OpenMMLab's
+tooling reads (``model-index.yml`` and one ``configs/metafiles/<family>.yml``
+per paper, which the package ships in ``mmplug/.mim``): each config with its
+measured parameters and FLOPs, the paper's result, and the official weights of
+that model where its repository releases them (``mmplug.analysis.WEIGHTS``).
 
 ``--results WORK_DIR ...`` checks a transfer claim instead: it reads the
 final validation metrics of a finished training run (the scalars mmengine
@@ -32,10 +38,15 @@ from pathlib import Path
 from typing import List, NamedTuple, Optional
 
 import torch
+import yaml
+from mmengine.config import Config
 
 from mmplug.analysis import (
+    COLLECTIONS,
     NOT_IN_A_PAPER,
     PAPER,
+    WEIGHTS,
+    collection,
     model_macs,
     n_params,
     paper_metrics,
@@ -141,12 +152,14 @@ with its parameters and FLOPs as measured here next to the figures of its paper
 (or official repository) and the result the paper reports for it. FLOPs are
 multiply-accumulates counted by mmengine's analysis at the paper's input size
 (HxW); `!` marks a figure more than {tolerance:g}% from the paper's. Generated
-by `tools/analysis/claims.py` (its docstring says how each model is counted);
-the second line checks that this page is what the code computes:
+by `tools/analysis/claims.py` (its docstring says how each model is counted),
+with the model index the package ships (`model-index.yml`,
+`configs/metafiles/`); the second line checks that both are what the code
+computes:
 
 ```bash
-.venv/bin/python tools/analysis/claims.py --zoo docs/model_zoo.md > /dev/null
-git diff --exit-code docs/model_zoo.md
+.venv/bin/python tools/analysis/claims.py --zoo docs/model_zoo.md --model-index > /dev/null
+git diff --exit-code docs/model_zoo.md model-index.yml configs/metafiles
 ```
 
 No weights are released with mmplug: the results are the papers', reached with
@@ -175,6 +188,66 @@ What the marks say:
   counts 2.2-2.4 T.
 
 """
+
+
+#: The model index's names for a logged metric: task, data set, metric.
+INDEX_METRICS = {
+    'coco/bbox_mAP': ('Object Detection', 'COCO', 'box AP'),
+    'coco/segm_mAP': ('Instance Segmentation', 'COCO', 'mask AP'),
+    'mIoU': ('Semantic Segmentation', 'ADE20K', 'mIoU'),
+    'accuracy/top1': ('Image Classification', 'ImageNet-1k', 'Top 1 Accuracy'),
+}
+TRAINING_DATA = {'cls': 'ImageNet-1k', 'det': 'COCO', 'seg': 'ADE20K'}
+METAFILES = 'configs/metafiles'
+
+
+def index_entry(row: Row) -> dict:
+    """One config's entry in its family's metafile."""
+    task = row.config.split('/')[0]
+    meta = {'Parameters': round(row.params_m * 1e6), 'FLOPs': round(row.flops_g * 1e9),
+            'Input Size': list(row.size), 'Training Data': TRAINING_DATA[task]}
+    pretrained = Config.fromfile(str(ROOT / 'configs' / f'{row.config}.py')).get('pretrained')
+    if pretrained:
+        meta['Pretrained'] = pretrained
+    entry = {'Name': row.config.split('/')[-1],
+             'In Collection': COLLECTIONS[collection(row.config)]['name'],
+             'Config': f'configs/{row.config}.py', 'Metadata': meta}
+    claim = PAPER.get(row.config)
+    if claim:
+        results = {}
+        for key, (value, _) in paper_metrics(claim.result).items():
+            name, data, metric = INDEX_METRICS[key]
+            results.setdefault((name, data), {})[metric] = value
+        entry['Results'] = [{'Task': name, 'Dataset': data, 'Metrics': metrics}
+                            for (name, data), metrics in results.items()]
+        entry['Paper Result'] = f'{claim.result} ({claim.source})'
+    if row.config in WEIGHTS:
+        entry['Weights'] = WEIGHTS[row.config]
+    return entry
+
+
+def write_model_index(rows: List[Row], root: Path = ROOT) -> List[Path]:
+    """Write ``model-index.yml`` and the metafiles of ``rows``' families
+    under ``root``; returns the files written."""
+    families = {}
+    for row in rows:
+        families.setdefault(collection(row.config), []).append(index_entry(row))
+    written = []
+    (root / METAFILES).mkdir(parents=True, exist_ok=True)
+    for key, entries in families.items():
+        info = COLLECTIONS[key]
+        doc = {'Collections': [{
+            'Name': info['name'], 'Metadata': {'Architecture': [info['architecture']]},
+            'Paper': {'Title': info['title'], 'URL': info['paper']},
+            'Code': {'URL': info['code']}}], 'Models': entries}
+        path = root / METAFILES / f'{key}.yml'
+        path.write_text('# Generated by tools/analysis/claims.py --model-index\n'
+                        + yaml.safe_dump(doc, sort_keys=False, width=100))
+        written.append(path)
+    index = root / 'model-index.yml'
+    index.write_text('# Generated by tools/analysis/claims.py --model-index\n' + yaml.safe_dump(
+        {'Import': [f'{METAFILES}/{key}.yml' for key in families]}, sort_keys=False))
+    return written + [index]
 
 
 class Results(NamedTuple):
@@ -253,6 +326,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help='percent difference that marks a row (default 2)')
     parser.add_argument('--zoo', metavar='FILE',
                         help='write docs/model_zoo.md (the markdown table with its preamble)')
+    parser.add_argument('--model-index', action='store_true',
+                        help='write model-index.yml and configs/metafiles/*.yml')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--results', nargs='+', metavar='WORK_DIR',
                         help='compare the final metrics of finished training runs with '
@@ -275,6 +350,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     table = as_csv(rows, args.tolerance) if args.format == 'csv' else markdown(rows, args.tolerance)
     if args.zoo:
         Path(args.zoo).write_text(ZOO_HEADER.format(tolerance=args.tolerance) + table)
+    if args.model_index:
+        if args.configs:
+            raise SystemExit('claims.py: --model-index indexes every config; name none')
+        for path in write_model_index(rows):
+            print(f'wrote {path.relative_to(ROOT)}', file=sys.stderr)
     print(table, end='')
     bad = [f'{r.config} ({", ".join(over(r, args.tolerance))})' for r in rows
            if over(r, args.tolerance)]
@@ -283,7 +363,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f'{args.tolerance:g}%: {"; ".join(bad)}', file=sys.stderr)
     # --zoo generates the page, whose marks say what differs; the check's
     # verdict is the exit status of the other modes
-    return 1 if bad and not args.zoo else 0
+    return 1 if bad and not (args.zoo or args.model_index) else 0
 
 
 if __name__ == '__main__':

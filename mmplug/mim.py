@@ -1,0 +1,100 @@
+"""The files mmplug ships beside its code, and ``mmplug::`` config paths.
+
+Like OpenMMLab's packages, mmplug carries its configs, its tools and its model
+index in ``mmplug/.mim/`` (``configs/``, ``tools/``, ``model-index.yml``):
+linked to the repository's folders in an editable install, copied into wheels
+and source packages (``setup.py``).
+
+A config anywhere may then inherit one of mmplug's, as it inherits mmdet's::
+
+    _base_ = 'mmplug::det/fasternet_s_maskrcnn.py'
+
+mmengine 0.10 resolves ``pkg::`` only for the packages in its own table, and
+a config's ``custom_imports`` run only after its ``_base_`` is resolved, so
+``import mmplug`` (which mmplug's tools do first) teaches mmengine's
+:class:`~mmengine.config.Config` the one prefix ``mmplug::``:
+:func:`enable_config_inheritance`. A base named so is read as if named by its
+path: it keeps the scopes of its own bases (``mmdet::``, ``mmseg::``,
+``mmpretrain::``) and its ``default_scope``, so its model, data set and
+optimizer dicts build in the downstream library's registries, exactly as when
+the file itself is loaded. mmengine would give every dict of such a base the
+scope ``mmplug`` instead, which has none of those classes.
+"""
+import functools
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.config.utils import MODULE2PACKAGE
+
+#: The package's own files, where OpenMMLab packages keep theirs.
+MIM = Path(__file__).resolve().parent / '.mim'
+#: The prefix of mmplug's configs in a ``_base_`` or on a tool's command line.
+PREFIX = 'mmplug::'
+
+
+def configs_root() -> Path:
+    """The folder of mmplug's configs in this installation.
+
+    Raises:
+        FileNotFoundError: when the installation carries none (an editable
+            install whose ``setup.py`` has not run since the folder was
+            removed).
+    """
+    root = MIM / 'configs'
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f'mmplug carries no configs at {root}: reinstall it (pip install mmplug, or '
+            'pip install -e . in a clone, which links the clone\'s configs there)')
+    return root
+
+
+def list_configs() -> List[str]:
+    """Every config mmplug ships, as the names ``mmplug::`` takes
+    (``'det/fasternet_s_maskrcnn.py'``), sorted."""
+    root = configs_root()
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob('*.py'))
+
+
+def config_path(name: str) -> Path:
+    """The file of one of mmplug's configs.
+
+    Args:
+        name: ``'det/fasternet_s_maskrcnn.py'``, with or without the
+            ``mmplug::`` prefix.
+
+    Raises:
+        FileNotFoundError: naming the config and, if any, the shipped configs
+            of the same task folder.
+    """
+    rel = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    path = configs_root() / rel
+    if not path.is_file():
+        folder = rel.split('/')[0] + '/'
+        near = [c for c in list_configs() if c.startswith(folder)]
+        known = ', '.join(near) if near else 'task folders ' + ', '.join(
+            sorted({c.split('/')[0] for c in list_configs()}))
+        raise FileNotFoundError(f'mmplug ships no config {PREFIX}{rel}; known: {known}')
+    return path
+
+
+def _resolving_mmplug(get_cfg_path):
+    if getattr(get_cfg_path, 'resolves_mmplug', False):
+        return get_cfg_path
+
+    @functools.wraps(get_cfg_path)
+    def wrapper(cfg_path: str, filename: str) -> Tuple[str, Optional[str]]:
+        if cfg_path.startswith(PREFIX):
+            return str(config_path(cfg_path)), None  # None: the scopes the file gives
+        return get_cfg_path(cfg_path, filename)
+
+    wrapper.resolves_mmplug = True
+    return staticmethod(wrapper)
+
+
+def enable_config_inheritance() -> None:
+    """Let ``_base_`` (and mmengine's table of packages with configs) name
+    mmplug's configs as ``mmplug::<task>/<name>.py``; calling it again does
+    nothing more."""
+    Config._get_cfg_path = _resolving_mmplug(Config._get_cfg_path)
+    MODULE2PACKAGE.setdefault('mmplug', 'mmplug')
