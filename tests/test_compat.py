@@ -1,6 +1,7 @@
 """Each shim of mmplug.compat: the failure it fixes happens without mmplug
 (so the shim is still needed) and is gone with it; what must stay refused
 stays refused."""
+import importlib.metadata
 import os
 import pickle
 import subprocess
@@ -86,9 +87,9 @@ class _Payload:
 def test_resume_shim_is_left_out_where_mmengine_loads_its_checkpoints():
     from mmengine.logging import HistoryBuffer
 
-    import mmplug  # noqa: F401
+    from mmplug import compat
     assert HistoryBuffer not in torch.serialization.get_safe_globals()
-    assert 'statistics_methods' not in HistoryBuffer().__getstate__()
+    assert HistoryBuffer.__getstate__ is not compat._history_buffer_getstate
 
 
 @needs_resume_shim
@@ -202,3 +203,29 @@ def test_unknown_optimizer_type_is_named():
     with_shim = _python(UNKNOWN_OPTIMIZER, with_mmplug=True)
     assert "optimizer type 'AdamWW' is not registered" in with_shim.stdout, with_shim.stderr
     assert 'AdamW,' in with_shim.stdout and 'SGD' in with_shim.stdout
+
+
+def _distribution_installed(name: str) -> bool:
+    try:
+        importlib.metadata.distribution(name)
+        return True
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(_distribution_installed('mmsegmentation'),
+                    reason="mmseg's distribution has the name mmengine's table gives it")
+def test_mmseg_bases_resolve_where_the_distribution_is_renamed(tmp_path):
+    """The fork installs mmseg as onedl-mmsegmentation: mmengine alone then
+    fails on every ``mmseg::`` base."""
+    cfg = tmp_path / 'user.py'
+    cfg.write_text("_base_ = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'\n")
+    code = f'''
+    from mmengine.config import Config
+    print('SCOPE', Config.fromfile({str(cfg)!r}).model._scope_)
+    '''
+    without = _python(code, with_mmplug=False)
+    assert without.returncode != 0 and 'mmsegmentation is not installed' in without.stderr
+    shimmed = _python(code, with_mmplug=True)
+    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
+    assert 'SCOPE mmseg' in shimmed.stdout

@@ -12,6 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from mmengine.runner import CheckpointLoader
 
 from tests.helpers import DEMO, ROOT, free_port, run_tool, write_demo_config
 
@@ -109,8 +110,10 @@ def test_kill_and_resume_keeps_epoch_and_optimizer_state(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     iters_per_epoch = 16 // 2
     assert f'resumed epoch: {saved_epoch}, iter: {saved_epoch * iters_per_epoch}' in resumed.stdout
-    before = torch.load(saved)
-    after = torch.load(work / 'epoch_3.pth')
+    # mmengine's own loader, as --resume reads them (plain torch.load needs
+    # mmplug's shim on OpenMMLab's mmengine, which the fork does without)
+    before = CheckpointLoader.load_checkpoint(saved, map_location='cpu')
+    after = CheckpointLoader.load_checkpoint(str(work / 'epoch_3.pth'), map_location='cpu')
     assert after['meta']['epoch'] == 3 and after['meta']['iter'] == 3 * iters_per_epoch
     # AdamW counts its steps per parameter: a fresh optimizer would have fewer.
     steps_before = {int(s['step']) for s in before['optimizer']['state'].values()}

@@ -9,9 +9,13 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
+# Paths on the command line are the caller's; the tools are beside this script
+# (in a clone, or in an installed mmplug's mmplug/.mim/tools).
+tools=$(cd "$(dirname "$0")" && pwd)
+# PYTHON, else the clone's environment for STACK (make exports it), else python
+venv=$tools/../$([ "${STACK:-openmmlab}" = onedl ] && echo .venv-onedl || echo .venv)
+PYTHON=${PYTHON:-$( [ -x "$venv/bin/python" ] && echo "$venv/bin/python" || echo python )}
 exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" --node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" --master_port="$PORT" \
-    tools/test.py "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+    "$tools/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

@@ -2,7 +2,8 @@
 # mmplug as a user installs it: build the wheel, install it (not editable) into
 # a fresh virtual environment beside a pinned stack, then, from a folder
 # outside the clone, train a config that inherits `mmplug::` for two epochs on
-# the demo data and test it, with the tools the installed package carries.
+# the demo data and test it, then train it in two processes, with the tools the
+# installed package carries.
 # `make install-test` runs it (CI does); the mmcv wheel comes from the cache
 # tools/setup_env.sh fills, so it takes minutes.
 #
@@ -36,13 +37,14 @@ say "building the wheel"
 "$dev/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . 2>&1 \
     | grep -v -e '^WARNING: Location' || true
 whl=$(ls "$work"/dist/mmplug-*.whl)
-n_configs=$(unzip -l "$whl" | grep -c 'mmplug/.mim/configs/.*\.py$')
+unzip -l "$whl" >"$work/wheel.txt"
+n_configs=$(grep -c 'mmplug/.mim/configs/.*\.py$' "$work/wheel.txt")
 n_local=$(find configs -name '*.py' | wc -l)
 [ "$n_configs" = "$n_local" ] \
     || { echo "install_test: the wheel carries $n_configs configs, the clone $n_local" >&2; exit 1; }
-unzip -l "$whl" | grep -q 'mmplug/.mim/model-index.yml' \
+grep -q 'mmplug/.mim/model-index.yml' "$work/wheel.txt" \
     || { echo "install_test: the wheel carries no model-index.yml" >&2; exit 1; }
-if unzip -l "$whl" | grep -q -e 'setup_env.sh' -e 'docs_check.py' -e 'install_test.sh'; then
+if grep -q -e 'setup_env.sh' -e 'docs_check.py' -e 'install_test.sh' "$work/wheel.txt"; then
     echo "install_test: the wheel carries the developer's tools" >&2; exit 1
 fi
 
@@ -82,6 +84,11 @@ tools=$("$py" -c 'import mmplug.mim; print(mmplug.mim.MIM / "tools")')
     || { tail -n 40 train.log >&2; echo "install_test: training failed" >&2; exit 1; }
 "$py" "$tools/test.py" my_demo.py run/epoch_2.pth --work-dir run/test >test.log 2>&1 \
     || { tail -n 40 test.log >&2; echo "install_test: testing failed" >&2; exit 1; }
+PYTHON="$py" PORT=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') \
+    bash "$tools/dist_train.sh" my_demo.py 2 --work-dir run_ddp --cfg-options train_cfg.max_epochs=1 \
+    >dist_train.log 2>&1 \
+    || { tail -n 40 dist_train.log >&2; echo "install_test: two-process training failed" >&2; exit 1; }
+[ -f run_ddp/epoch_1.pth ] || { echo "install_test: dist_train.sh wrote no checkpoint" >&2; exit 1; }
 grep -h -o 'coco/bbox_mAP: [0-9.]*' train.log | tail -n 1 | sed 's/^/[install-test] validation /'
 grep -h -o 'coco/segm_mAP: [0-9.]*' test.log | tail -n 1 | sed 's/^/[install-test] test /'
 say "ok in $(( $(date +%s) - start )) s"
