@@ -13,7 +13,7 @@ from mmengine.config import Config
 import mmplug
 from mmplug.analysis import COLLECTIONS, NOT_IN_A_PAPER, PAPER, WEIGHTS, n_params, paper_metrics
 from mmplug.mim import MIM, config_path, list_configs
-from tests.helpers import ROOT, build_model
+from tests.helpers import ROOT, build_model, write_demo_config
 
 #: One config of each downstream library, and what a user's config changes.
 INHERITED = {
@@ -193,3 +193,33 @@ def test_extras_admit_their_pinned_stack(stack, pins):
             assert req.name.lower() in ('pillow', ), f'{req} is not pinned for {stack}'
     other = {'openmmlab': 'onedl-', 'onedl': 'mmdet'}[stack]
     assert not any(n.startswith(other) for n in named)
+
+
+@pytest.mark.parametrize('library, demo', [
+    ('mmdet', 'demo/fasternet_t0_maskrcnn_shapes.py'),
+    ('mmseg', 'demo/inceptionnext_atto_upernet_shapes.py'),
+])
+def test_the_librarys_own_train_py_runs_mmplug_configs_with_one_import(tmp_path, library, demo):
+    """What docs/own_config.md tells a user of mmdet's or mmseg's own
+    tools/train.py (the copy their package installs): add ``import mmplug``
+    at its top, and an ``mmplug::`` config trains."""
+    import importlib.util
+    tool = Path(importlib.util.find_spec(library).origin).parent / '.mim/tools/train.py'
+    if not tool.is_file():
+        pytest.skip(f'{library} installed without its tools')
+    if library == 'mmseg':  # an iteration-based schedule
+        loop = dict(train_cfg='dict(max_iters=2, val_interval=2)', param_scheduler='[]',
+                    default_hooks='dict(checkpoint=dict(interval=2))')
+        saved = 'iter_2.pth'
+    else:
+        loop, saved = dict(train_cfg='dict(max_epochs=1, val_interval=1)'), 'epoch_1.pth'
+    cfg = write_demo_config(tmp_path, base=f'mmplug::{demo}', train=4, val=2,
+                            seg=library == 'mmseg', **loop)
+    work = tmp_path / 'work'
+    code = ('import mmplug\nimport runpy, sys\n'
+            f'sys.argv = [{str(tool)!r}, {str(cfg)!r}, "--work-dir", {str(work)!r}]\n'
+            f'runpy.run_path({str(tool)!r}, run_name="__main__")\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+    assert (work / saved).is_file()

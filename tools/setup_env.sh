@@ -53,7 +53,7 @@ build_mmcv() {
     work=$(mktemp -d "$cache/build.XXXXXX")
     log="$cache/$key.build.log"
     say "building $mmcv $(pin $mmcv) with its ops against torch $(pin torch): once per machine," \
-        "about 18 minutes on 2 cores; log: $log"
+        "about 15 minutes on 2 cores; log: $log"
     "${pip[@]}" download -q --no-deps --no-binary "$mmcv" --no-build-isolation \
         "$mmcv==$(pin $mmcv)" -d "$work"
     tar xzf "$work"/*.tar.gz -C "$work"
