@@ -22,7 +22,7 @@ STAMP := $(VENV)/.mmplug-stamp
 
 setup: $(STAMP)
 
-$(STAMP): $(PINS) requirements/common.txt setup.py tools/setup_env.sh
+$(STAMP): $(PINS) requirements/common.txt setup.py tools/setup_env.sh tools/stack.sh
 	bash tools/setup_env.sh
 	touch $@
 

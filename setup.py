@@ -84,8 +84,8 @@ setup(
     package_data={'mmplug': ['.mim/model-index.yml', '.mim/configs/**/*.py',
                              '.mim/configs/**/*.yml', '.mim/tools/**/*.py', '.mim/tools/*.sh']},
     # the developer's set-up, install test and documentation check are not tools a user runs
-    exclude_package_data={'mmplug': ['.mim/tools/setup_env.sh', '.mim/tools/install_test.sh',
-                                  '.mim/tools/docs_check.py']},
+    exclude_package_data={'mmplug': ['.mim/tools/setup_env.sh', '.mim/tools/stack.sh',
+                                  '.mim/tools/install_test.sh', '.mim/tools/docs_check.py']},
     python_requires='>=3.8',
     install_requires=install_requires,
     extras_require=extras,

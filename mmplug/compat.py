@@ -36,7 +36,7 @@ __all__ = ['CHECKPOINT_SAFE_GLOBALS']
 # numpy scalars (e.g. the ETA). Allow exactly these types, under the names
 # numpy 1.x and 2.x pickle them with; any other pickled object is still refused.
 # The fork's mmengine (0.10.8 on; OpenMMLab's last release is 0.10.7) loads
-# its checkpoints itself and pickles no statistics table, so there it is left.
+# its checkpoints itself (retrying with weights_only=False), so there it is left.
 def resume_needs_shim() -> bool:
     """Whether the running mmengine is OpenMMLab's, whose checkpoints do not
     load under torch >= 2.6's ``weights_only`` default."""

@@ -44,8 +44,8 @@ def configs_root() -> Path:
     root = MIM / 'configs'
     if not root.is_dir():
         raise FileNotFoundError(
-            f'mmplug carries no configs at {root}: reinstall it (pip install mmplug, or '
-            'pip install -e . in a clone, which links the clone\'s configs there)')
+            f'mmplug carries no configs at {root}: reinstall it (pip install . in a clone; '
+            'with -e, the install links the clone\'s configs there)')
     return root
 
 
@@ -70,10 +70,11 @@ def config_path(name: str) -> Path:
     rel = name[len(PREFIX):] if name.startswith(PREFIX) else name
     path = configs_root() / rel
     if not path.is_file():
+        shipped = list_configs()
         folder = rel.split('/')[0] + '/'
-        near = [c for c in list_configs() if c.startswith(folder)]
+        near = [c for c in shipped if c.startswith(folder)]
         known = ', '.join(near) if near else 'task folders ' + ', '.join(
-            sorted({c.split('/')[0] for c in list_configs()}))
+            sorted({c.split('/')[0] for c in shipped}))
         raise FileNotFoundError(f'mmplug ships no config {PREFIX}{rel}; known: {known}')
     return path
 

@@ -15,16 +15,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-case ${STACK:=openmmlab} in
-    openmmlab) pins=requirements/stack.txt; dev=.venv; mmcv=mmcv; extra=openmmlab ;;
-    onedl) pins=requirements/stack-onedl.txt; dev=.venv-onedl; mmcv=onedl-mmcv; extra=onedl ;;
-    *) echo "install_test: unknown STACK=$STACK; choose openmmlab or onedl" >&2; exit 1 ;;
-esac
-[ -x "$dev/bin/python" ] || { echo "install_test: run 'make setup STACK=$STACK' first" >&2; exit 1; }
-cache=${MMPLUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmplug}
-pin() { sed -n "s/^$1==\([^ #]*\).*/\1/p" "$pins" requirements/common.txt; }
-tag=$("$dev/bin/python" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
-wheels="$cache/wheels/$mmcv-$(pin $mmcv)_torch-$(pin torch)_${tag}_$(uname -m)"
+# shellcheck source=tools/stack.sh
+source tools/stack.sh
+[ -x "$venv/bin/python" ] || { echo "install_test: run 'make setup STACK=$STACK' first" >&2; exit 1; }
+wheels=$(mmcv_wheels "$venv/bin/python")
 compgen -G "$wheels/*.whl" >/dev/null \
     || { echo "install_test: no cached $mmcv wheel in $wheels; run 'make setup STACK=$STACK'" >&2; exit 1; }
 
@@ -34,7 +28,7 @@ say() { printf '\n[install-test] %s\n' "$*"; }
 start=$(date +%s)
 
 say "building the wheel"
-"$dev/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . 2>&1 \
+"$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . 2>&1 \
     | grep -v -e '^WARNING: Location' || true
 whl=$(ls "$work"/dist/mmplug-*.whl)
 unzip -l "$whl" >"$work/wheel.txt"
@@ -44,14 +38,14 @@ n_local=$(find configs -name '*.py' | wc -l)
     || { echo "install_test: the wheel carries $n_configs configs, the clone $n_local" >&2; exit 1; }
 grep -q 'mmplug/.mim/model-index.yml' "$work/wheel.txt" \
     || { echo "install_test: the wheel carries no model-index.yml" >&2; exit 1; }
-if grep -q -e 'setup_env.sh' -e 'docs_check.py' -e 'install_test.sh' "$work/wheel.txt"; then
+if grep -q -e 'setup_env.sh' -e 'stack.sh' -e 'docs_check.py' -e 'install_test.sh' "$work/wheel.txt"; then
     echo "install_test: the wheel carries the developer's tools" >&2; exit 1
 fi
 
 say "installing $(basename "$whl")[$extra] into a fresh environment with the $STACK stack"
 python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
-grep -h -v -e '^-r ' -e "^$mmcv==" requirements/common.txt "$pins" >"$work/pins.txt"
+write_requirements "$work/pins.txt"
 "$py" -m pip install -q --disable-pip-version-check "$wheels"/*.whl -r "$work/pins.txt" \
     "$whl[$extra]" 2>&1 | grep -v -e '^WARNING: Location' || true
 

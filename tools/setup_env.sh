@@ -16,20 +16,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-case ${STACK:=openmmlab} in
-    openmmlab) pins=requirements/stack.txt; venv=.venv; mmcv=mmcv; extra=openmmlab ;;
-    onedl) pins=requirements/stack-onedl.txt; venv=.venv-onedl; mmcv=onedl-mmcv; extra=onedl ;;
-    *) echo "setup_env: unknown STACK=$STACK; choose openmmlab or onedl" >&2; exit 1 ;;
-esac
-common=requirements/common.txt
-cache=${MMPLUG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmplug}
-
-pin() {  # pin NAME -> the version the stack's pins give NAME
-    local v
-    v=$(sed -n "s/^$1==\([^ #]*\).*/\1/p" "$pins" "$common")
-    [ -n "$v" ] || { echo "setup_env: $pins and $common pin no version of $1" >&2; exit 1; }
-    echo "$v"
-}
+# shellcheck source=tools/stack.sh
+source tools/stack.sh
 at_least() {  # at_least V MIN -> whether version V >= MIN
     [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
 }
@@ -43,9 +31,8 @@ say "installing torch $(pin torch) and the build tools"
 "${pip[@]}" install -q "torch==$(pin torch)" "torchvision==$(pin torchvision)" \
     "setuptools==$(pin setuptools)" "numpy==$(pin numpy)" "ninja==$(pin ninja)" wheel
 
-tag=$("$py" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
-key="$mmcv-$(pin $mmcv)_torch-$(pin torch)_${tag}_$(uname -m)"
-wheels="$cache/wheels/$key"
+wheels=$(mmcv_wheels "$py")
+key=$(basename "$wheels")
 mkdir -p "$cache/wheels"
 
 build_mmcv() {
@@ -85,7 +72,7 @@ flock -u 9
 say "installing the $STACK stack and mmplug (editable)"
 reqs=$(mktemp)
 trap 'rm -f "$reqs"' EXIT
-grep -h -v -e '^-r ' -e "^$mmcv==" "$common" "$pins" >"$reqs"
+write_requirements "$reqs"
 "${pip[@]}" install -q "$wheels"/*.whl -r "$reqs" -e ".[$extra,tests,analysis]"
 "$py" - <<'EOF'
 import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch

@@ -67,6 +67,7 @@ class Row(NamedTuple):
     size: tuple
     result: str
     source: str
+    pretrained: Optional[str]  # the weights the config starts from, if it names them
 
 
 def config_name(path: str) -> str:
@@ -86,10 +87,12 @@ def config_name(path: str) -> str:
 def measure(name: str) -> Row:
     claim = PAPER.get(name)
     size = claim.size if claim else NOT_IN_A_PAPER[name]
-    model = build_model(str(ROOT / 'configs' / f'{name}.py'))
+    cfg = Config.fromfile(str(ROOT / 'configs' / f'{name}.py'))
+    model = build_model(cfg)
     return Row(name, n_params(model) / 1e6, claim and claim.params_m,
                model_macs(model, size) / 1e9, claim and claim.flops_g, size,
-               claim.result if claim else 'not a paper model', claim.source if claim else '-')
+               claim.result if claim else 'not a paper model', claim.source if claim else '-',
+               cfg.get('pretrained'))
 
 
 def diff(ours: float, paper: Optional[float]) -> Optional[float]:
@@ -206,9 +209,8 @@ def index_entry(row: Row) -> dict:
     task = row.config.split('/')[0]
     meta = {'Parameters': round(row.params_m * 1e6), 'FLOPs': round(row.flops_g * 1e9),
             'Input Size': list(row.size), 'Training Data': TRAINING_DATA[task]}
-    pretrained = Config.fromfile(str(ROOT / 'configs' / f'{row.config}.py')).get('pretrained')
-    if pretrained:
-        meta['Pretrained'] = pretrained
+    if row.pretrained:
+        meta['Pretrained'] = row.pretrained
     entry = {'Name': row.config.split('/')[-1],
              'In Collection': COLLECTIONS[collection(row.config)]['name'],
              'Config': f'configs/{row.config}.py', 'Metadata': meta}
@@ -268,7 +270,6 @@ def read_results(work_dir: str) -> Results:
             result for its config, or a run that stopped before its
             schedule's end.
     """
-    from mmengine.config import Config
     work = Path(work_dir)
     if not work.is_dir():
         raise SystemExit(f'claims.py --results: {work_dir!r} is not a folder')
