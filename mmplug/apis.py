@@ -80,6 +80,22 @@ def load_checkpoint(model: nn.Module, filename: str, checkpoint: Optional[dict] 
     return checkpoint
 
 
+def load_deployed(model: nn.Module, filename: str) -> nn.Module:
+    """Load a training checkpoint, or a deploy checkpoint of
+    ``tools/reparameterize.py``, into ``model`` (built from the training
+    config) and return it in its deploy form (:func:`mmplug.switch_to_deploy`).
+
+    Raises:
+        FileNotFoundError, CheckpointMismatchError: as :func:`load_checkpoint`.
+    """
+    from .models.deploy import switch_to_deploy
+    checkpoint = read_checkpoint(filename)
+    if isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get('mmplug_deploy'):
+        switch_to_deploy(model)  # the file holds the folded weights
+    load_checkpoint(model, filename, checkpoint)
+    return switch_to_deploy(model)
+
+
 def _dataset_cfgs(dataset: dict) -> List[dict]:
     """The leaf data sets of a (possibly wrapped or concatenated) data set."""
     if 'datasets' in dataset:

@@ -155,6 +155,22 @@ def wrap_tta(cfg: Config) -> None:
     cfg.test_dataloader.dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
 
 
+def dump_predictions(runner, out: str) -> None:
+    """Make ``runner.test()`` also dump its predictions to the pickle file
+    ``out``, as mmdet's and mmseg's ``--out``.
+
+    Raises:
+        ValueError: for a file that is not a pickle file.
+    """
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out {out!r}: the dump file must end in .pkl or .pickle')
+    if runner.cfg.default_scope == 'mmdet':
+        from mmdet.evaluation import DumpDetResults as Dump
+    else:
+        from mmengine.evaluator import DumpResults as Dump
+    runner.test_evaluator.metrics.append(Dump(out_file_path=out))
+
+
 def end_distributed() -> None:
     """End a distributed run once its work is done: destroy the process group,
     flush the logs, and leave without running C++ static destructors. Call it

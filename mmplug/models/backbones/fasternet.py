@@ -56,7 +56,12 @@ class PartialConv(nn.Module):
         self.deploy = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.deploy and (self.training or torch.is_grad_enabled()):
+        # ONNX has no in-place slice assignment: the exporter would turn the
+        # slicing form into a scatter with a constant index of the whole
+        # tensor's size, so export takes split-and-concatenate, a conv on a
+        # slice.
+        if (not self.deploy and (self.training or torch.is_grad_enabled())
+                or torch.onnx.is_in_onnx_export()):
             return self.forward_split_cat(x)
         return self.forward_slicing(x)
 
