@@ -42,7 +42,7 @@ from .models.deploy import switch_to_deploy
 
 #: The attribute of the head that runs on the feature maps, by model type.
 IMAGE_HEADS = ('rpn_head', 'bbox_head', 'decode_head', 'head')
-OPSET = 17
+OPSET = 20
 
 
 # --------------------------------------------------------- output structure

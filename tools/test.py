@@ -14,12 +14,15 @@ import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_runner, check_data
 from mmplug.cli import (
     add_common_args,
+    dump_predictions,
     enable_visualization,
     end_distributed,
     exit_on_error,
     load_config,
     wrap_tta,
 )
+from mmplug.engine.compile import enable_compile
+from mmplug.precision import PRECISIONS, enable_precision
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,6 +35,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         '(under the work dir\'s time-stamped folder)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile the model's test_step (with the config's compile "
+                             'options, if any; mmplug.engine.CompileInferenceHook)')
+    parser.add_argument('--precision', choices=PRECISIONS,
+                        help='test the deploy form, with the backbone and neck in this precision '
+                             '(bf16: bfloat16, heads in fp32; mmplug.precision.PrecisionHook)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -56,6 +65,10 @@ def make_config(args: argparse.Namespace) -> Config:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)
     if args.tta:
         wrap_tta(cfg)
+    if args.compile:
+        enable_compile(cfg, train=False)
+    if args.precision:
+        enable_precision(cfg, args.precision)
     check_data(cfg, ['test_dataloader'])
     return cfg
 
@@ -67,11 +80,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         cfg = make_config(args)
     runner = build_runner(cfg)
     if args.out:
-        if cfg.default_scope == 'mmdet':
-            from mmdet.evaluation import DumpDetResults as Dump
-        else:
-            from mmengine.evaluator import DumpResults as Dump
-        runner.test_evaluator.metrics.append(Dump(out_file_path=args.out))
+        dump_predictions(runner, args.out)
     return runner.test()
 
 

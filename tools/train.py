@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_runner, check_data
 from mmplug.cli import add_common_args, end_distributed, exit_on_error, load_config
+from mmplug.engine.compile import enable_compile
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -23,6 +24,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the training step (as compile=True in the config) '
+                             'and the validation step (mmplug.engine.CompileInferenceHook)')
     parser.add_argument(
         '--resume', nargs='?', const='auto',
         help='resume from this checkpoint, or without a value from the latest '
@@ -49,6 +53,8 @@ def make_config(args: argparse.Namespace) -> Config:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise SystemExit('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
+    if args.compile:
+        enable_compile(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

@@ -37,12 +37,20 @@ from .timing import (
     time_alternating,
     training_step,
 )
-from .timm import TimmFeatures, arch_name, timm_twin
+from .timm import (
+    TimmFeatures,
+    arch_name,
+    comparison_note,
+    drop_path_of,
+    timm_counterpart,
+    timm_twin,
+)
 
 __all__ = [
     'COLLECTIONS', 'NOT_IN_A_PAPER', 'PAPER', 'PaperFigures', 'TensorForward', 'Timing',
-    'TimmFeatures', 'WEIGHTS', 'arch_name', 'collection', 'copy_to', 'data_sample', 'eval_size',
+    'TimmFeatures', 'WEIGHTS', 'arch_name', 'collection', 'comparison_note', 'copy_to',
+    'data_sample', 'drop_path_of', 'eval_size',
     'inference_step', 'macs', 'make_input', 'model_macs', 'n_params', 'n_tensors',
     'paper_metrics', 'parse_size', 'peak_memory', 'predict_step', 'quiet_logs',
-    'time_alternating', 'timm_twin', 'training_step'
+    'time_alternating', 'timm_counterpart', 'timm_twin', 'training_step'
 ]

@@ -5,7 +5,7 @@ oneDNN's private ops.
 :class:`ConvAct`, and a conv whose output is added to a shortcut for
 :class:`ConvAdd`. Both are ``nn.Conv2d`` subclasses that keep the conv's
 parameters, so a deploy checkpoint has the keys it had. On the CPU, in fp32
-and without gradients, each runs as one call of
+or bfloat16 and without gradients, each runs as one call of
 ``torch.ops.mkldnn._convolution_pointwise`` with the activation or the add as
 a post-op (what ``torch.compile``'s CPU backend emits), so the conv's output
 is written once instead of being written, read and written again: a 1x1 conv
@@ -61,23 +61,30 @@ def _pack(conv: nn.Conv2d, shape: Tuple[int, ...]) -> torch.Tensor:
         conv.groups, list(shape))
 
 
+#: The dtypes the fused path may run in (bfloat16: :mod:`mmplug.precision`).
+FUSED_DTYPES = (torch.float32, torch.bfloat16)
+
+
 @functools.lru_cache(maxsize=None)
-def onednn_fusion_available() -> bool:
+def onednn_fusion_available(dtype: torch.dtype = torch.float32) -> bool:
     """Whether the private oneDNN ops exist with the signatures used here
-    and compute what public ops do, tried once on a tiny input."""
-    if not torch.backends.mkldnn.is_available():
+    and compute what public ops do in ``dtype``, tried once on a tiny input."""
+    if not torch.backends.mkldnn.is_available() or dtype not in FUSED_DTYPES:
         return False
+    if dtype == torch.bfloat16 and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return False
+    atol = 1e-5 if dtype == torch.float32 else 5e-2
     try:
         with torch.no_grad():
-            conv = nn.Conv2d(4, 4, 1)
-            x = torch.randn(1, 4, 3, 3).contiguous(memory_format=torch.channels_last)
-            other = torch.randn(1, 4, 3, 3)
+            conv = nn.Conv2d(4, 4, 1).to(dtype)
+            x = torch.randn(1, 4, 3, 3).to(dtype).contiguous(memory_format=torch.channels_last)
+            other = torch.randn(1, 4, 3, 3).to(dtype)
             plain = conv(x)
             packed = _pack(conv, tuple(x.shape))
-            ok = (torch.allclose(_pointwise(x, _conv_args(conv, conv.weight), nn.GELU()),
-                                 F.gelu(plain), atol=1e-5)
-                  and torch.allclose(_pointwise_add(x, other, _conv_args(conv, packed)),
-                                     plain + other, atol=1e-5))
+            ok = (torch.allclose(_pointwise(x, _conv_args(conv, conv.weight), nn.GELU()).float(),
+                                 F.gelu(plain).float(), atol=atol)
+                  and torch.allclose(_pointwise_add(x, other, _conv_args(conv, packed)).float(),
+                                     (plain + other).float(), atol=atol))
     except (AttributeError, RuntimeError, TypeError):
         return False
     return bool(ok)
@@ -104,14 +111,15 @@ class _FusedConv(nn.Conv2d):
         return fused.train(conv.training)
 
     def _fusable(self, x: torch.Tensor) -> bool:
-        return (x.device.type == 'cpu' and x.dtype == torch.float32
-                and self.weight.dtype == torch.float32 and self.padding_mode == 'zeros'
+        return (x.device.type == 'cpu' and x.dtype == self.weight.dtype
+                and (self.bias is None or self.bias.dtype == x.dtype)
+                and self.padding_mode == 'zeros'
                 and not isinstance(self.padding, str)
                 and not (torch.is_grad_enabled() and (x.requires_grad
                                                       or self.weight.requires_grad))
                 and not (torch.jit.is_tracing() or torch.jit.is_scripting()
                          or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export())
-                and onednn_fusion_available())
+                and onednn_fusion_available(x.dtype))
 
     def _args(self, x: torch.Tensor) -> tuple:
         weight = self.weight

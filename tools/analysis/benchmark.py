@@ -9,6 +9,8 @@
     python tools/analysis/benchmark.py paper-speed
     # the speed targets against timm (docs/benchmarks.md)
     python tools/analysis/benchmark.py targets
+    # bf16 and int8 inference against fp32 and timm, with their errors
+    python tools/analysis/benchmark.py precision
 
 Every comparison is measured in one process, in repeats that alternate the
 models (this machine's speed drifts by up to 10%), after a warm-up; tables
@@ -18,11 +20,16 @@ training step is forward and backward of the sum of the outputs. Peak memory
 is the most tensor memory one step holds at once (profiler allocation events).
 ``--deploy`` adds each backbone's deploy form (:func:`mmplug.switch_to_deploy`)
 for inference; ``--vs-timm`` adds timm's model of the same architecture
-(``forward_features``: every stage, no head) and its ratio to ours.
+doing the backbone's work (``mmplug.analysis.timm_counterpart``: the same
+outputs, per-output norms and drop path; no head) and its ratio to ours.
+Tables against timm say what each side computes, and how much CPU other
+processes used while timing: contention inflates our ratio to timm.
 """
 import argparse
 import copy
+import os
 import sys
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -32,6 +39,7 @@ from mmplug import switch_to_deploy
 from mmplug.analysis import (
     Timing,
     TimmFeatures,
+    comparison_note,
     copy_to,
     eval_size,
     inference_step,
@@ -43,6 +51,7 @@ from mmplug.analysis import (
     predict_step,
     quiet_logs,
     time_alternating,
+    timm_counterpart,
     timm_twin,
     training_step,
 )
@@ -54,10 +63,11 @@ def progress(message: str) -> None:
 
 
 class Entry:
-    """One model to time: its name, the module, and the modes to time."""
+    """One model to time: its name, the module, the modes to time, and a
+    note on what it computes (for a table's footnote)."""
 
-    def __init__(self, name: str, model: torch.nn.Module, modes: Sequence[str]):
-        self.name, self.model, self.modes = name, model, tuple(modes)
+    def __init__(self, name: str, model: torch.nn.Module, modes: Sequence[str], note: str = ''):
+        self.name, self.model, self.modes, self.note = name, model, tuple(modes), note
 
 
 def time_entries(entries: List[Entry], x: torch.Tensor, repeats: int, min_seconds: float,
@@ -89,6 +99,85 @@ def speed(timing: Timing, key: str, batch: int) -> str:
     return f'{batch / timing.median(key):.1f} ±{100 * timing.spread(key) / 2:.0f}%'
 
 
+class CpuElsewhere:
+    """The share of this machine's CPU time that went to anything but this
+    process (other processes, the hypervisor's steal) while the ``with``
+    block ran, from ``/proc/stat`` (``share`` is None without it).
+
+    Contention does not slow two models alike: it adds about the same delay
+    to every kernel (op) of a multi-threaded model, whose threads wait for
+    the one that was descheduled, so the model that runs more kernels loses
+    more; ratios measured on a busy machine overstate the gain of a fused
+    deploy form (docs/benchmarks.md; ``tools/analysis/convnext_gap.py``).
+    """
+
+    def __enter__(self) -> 'CpuElsewhere':
+        self.share: Optional[float] = None
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        end = self._now()
+        if self._start is not None and end is not None:
+            wall, busy, own = (b - a for a, b in zip(self._start, end))
+            self.share = max(0.0, busy - own) / max(wall * (os.cpu_count() or 1), 1e-9)
+
+    @staticmethod
+    def _now() -> Optional[Tuple[float, float, float]]:
+        """(wall seconds, CPU seconds of the whole machine, of this process)."""
+        try:
+            with open('/proc/stat') as f:
+                ticks = [int(v) for v in f.readline().split()[1:9]]
+        except (OSError, ValueError):
+            return None
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf('SC_CLK_TCK')  # less idle, iowait
+        own = os.times()
+        return time.perf_counter(), busy, own.user + own.system
+
+
+def busy_warning(shares: Sequence[Optional[float]], limit: float = 0.10) -> str:
+    """A footnote on the CPU used elsewhere while timing, with a warning
+    when the most of it (``shares``, from :class:`CpuElsewhere`) is above
+    ``limit``."""
+    known = [s for s in shares if s is not None]
+    if not known:
+        return 'CPU used elsewhere while timing: unknown (no /proc/stat)'
+    worst = max(known)
+    line = f'CPU used elsewhere while timing: at most {100 * worst:.0f}% of the machine'
+    if worst > limit:
+        line += (f'. WARNING: above {100 * limit:.0f}%, ratios are not comparable: contention '
+                 f'slows the model that runs more kernels (timm\'s, against a deploy form) '
+                 f'more; rerun on a quiet machine')
+    return line
+
+
+def machine_note() -> str:
+    """One line on this machine's state now, for a footnote: the speed of a
+    2048x2048 matrix product on the threads set, and what it costs to fault
+    in the fresh pages of a new 64 MB tensor (glibc maps each large tensor
+    anew, and timm's models write more new tensors per call than a fused
+    deploy form: a slow page fault widens the gap)."""
+    import resource
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    best = float('inf')
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    start = time.perf_counter()
+    fresh = torch.empty(2**24).fill_(1.0)
+    first = time.perf_counter() - start
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    start = time.perf_counter()
+    fresh.fill_(2.0)
+    again = time.perf_counter() - start
+    cost = f', {1e6 * max(first - again, 0.0) / faults:.2f} µs each' if faults else ''
+    return (f'machine now: 2048x2048 matrix product at {2 * 2048**3 / best / 1e9:.0f} GFLOP/s; '
+            f'{faults} page faults to fill a new 64 MB tensor{cost}')
+
+
 def backbone_entries(config: str, channels_last: bool, deploy: bool, vs_timm: bool,
                      train: bool) -> List[Entry]:
     backbone = build_model(config).backbone
@@ -98,12 +187,12 @@ def backbone_entries(config: str, channels_last: bool, deploy: bool, vs_timm: bo
         entries.append(Entry(f'{config} (deploy)',
                              switch_to_deploy(copy_to(backbone, channels_last)), ('infer', )))
     if vs_timm:
-        name = timm_twin(backbone)
-        if name is None:
+        twin = timm_counterpart(backbone)
+        if twin is None:
             progress(f'{config}: timm has no {type(backbone).__name__} of this arch; skipped')
         else:
-            entries.append(Entry(f'timm {name}', copy_to(TimmFeatures(name), channels_last),
-                                 modes))
+            entries.append(Entry(f'timm {twin.name}', copy_to(twin, channels_last), modes,
+                                 note=f'{config}: {comparison_note(backbone, twin)}'))
     return entries
 
 
@@ -112,8 +201,14 @@ def cmd_backbone(args) -> None:
     x = make_input(args.batch, size, args.channels_last)
     groups = [backbone_entries(c, args.channels_last, args.deploy, args.vs_timm, not args.no_train)
               for c in args.configs]
+    names = [e.name for g in groups for e in g]
+    for config, group in zip(args.configs, groups):  # one timm model per config: its outputs
+        for e in group:
+            if e.name.startswith('timm ') and names.count(e.name) > 1:
+                e.name += f' (for {config})'
     entries = [e for g in groups for e in g]
-    timing, peaks = time_entries(entries, x, args.repeats, args.min_seconds, memory=True)
+    with CpuElsewhere() as elsewhere:
+        timing, peaks = time_entries(entries, x, args.repeats, args.min_seconds, memory=True)
     print(f'\nbackbones; batch {args.batch}, {size[0]}x{size[1]}, {args.threads} threads, fp32'
           f'{", channels_last" if args.channels_last else ""}; median ± half the spread of '
           f'{args.repeats} repeats\n')
@@ -135,6 +230,13 @@ def cmd_backbone(args) -> None:
             print(f'| {e.name} | {n_params(e.model) / 1e6:.2f} | {flops:.2f} | '
                   f'{speed(timing, inf, args.batch)} | {speed(timing, tr, args.batch)} | {mem} '
                   f'| {vs} |')
+    notes = [e.note for e in entries if e.note]
+    if notes:
+        print('\nours / timm compares the same outputs (timm outputs what the config\'s backbone '
+              'outputs); inference: both in eval mode, no grad (deploy: ours in deploy form); '
+              'training: both in train mode, forward and backward of the sum of the outputs:')
+        print(''.join(f'\n- {n}' for n in notes))
+    print(f'\n{machine_note()}\n\n{busy_warning([elsewhere.share])}')
     for e in entries if args.profile else []:
         print(f'\nprofile of one inference call: {e.name}; achieved '
               f'{2 * macs(e.model.eval(), (x, )) / timing.median(f"{e.name}|infer") / 1e9:.0f} '
@@ -235,45 +337,416 @@ TARGET_CONFIGS = ('configs/cls/convnext_t_in1k.py', 'configs/cls/inceptionnext_t
 
 def cmd_targets(args) -> None:
     """Each family's paper-scale model against timm's: training at least as
-    fast, deploy inference at least 1.10x, channels_last for both. Every
+    fast, deploy inference at least 1.10x, channels_last for both. timm's
+    model does the backbone's work (:func:`timm_counterpart`: the same
+    outputs, output norms and drop path rate), which the header states. Every
     inference cell is measured before any training step, as in a process
     that only serves: a training step leaves glibc's heap holding large
     freed blocks, after which the next allocations fault fewer fresh pages,
-    and that helps the unfused model's extra tensors most (docs/benchmarks.md)."""
-    cells = []
+    and that helps the unfused model's extra tensors most (docs/benchmarks.md).
+    The CPU that other processes used while timing is reported per cell: on
+    a busy machine the ratios grow (contention delays every kernel, and
+    timm's models run more of them), so only quiet runs compare."""
+    cells, notes = [], {}
     for config in args.configs or TARGET_CONFIGS:
         backbone = build_model(config).backbone
-        name = timm_twin(backbone)
-        if name is None:
+        twin = timm_counterpart(backbone)
+        if twin is None:
             progress(f'{config}: no timm twin; skipped')
             continue
+        notes[config] = comparison_note(backbone, twin)
         for size_text in args.sizes:
             for batch in args.batches:
-                cells.append((config, backbone, name, batch, parse_size(size_text)))
+                cells.append((config, backbone, twin, batch, parse_size(size_text)))
     results = {}
     for phase, ours, modes in (('infer', 'deploy', ('infer', )), ('train', 'ours', ('train', ))):
-        for config, backbone, name, batch, size in cells:
-            progress(f'{phase}: {config} vs {name}, batch {batch}, {size[0]}x{size[1]}')
+        for config, backbone, twin, batch, size in cells:
+            progress(f'{phase}: {config} vs {twin.name}, batch {batch}, {size[0]}x{size[1]}')
             x = make_input(batch, size, True)
             model = copy_to(backbone, True)
             entries = [Entry(ours, switch_to_deploy(model) if phase == 'infer' else model, modes),
-                       Entry('timm', copy_to(TimmFeatures(name), True), modes)]
-            timing, _ = time_entries(entries, x, args.repeats, args.min_seconds, memory=False)
+                       Entry('timm', copy_to(twin, True), modes)]
+            with CpuElsewhere() as elsewhere:
+                timing, _ = time_entries(entries, x, args.repeats, args.min_seconds,
+                                         memory=False)
             results[(config, batch, size, phase)] = (
                 speed(timing, f'{ours}|{phase}', batch), speed(timing, f'timm|{phase}', batch),
-                timing.median(f'timm|{phase}') / timing.median(f'{ours}|{phase}'))
-    print(f'\nours against timm; {args.threads} threads, fp32, channels_last; img/s medians '
-          f'(± half the spread) of {args.repeats} repeats; targets: training >= 1.00x, deploy '
-          f'inference >= 1.10x\n')
-    print('| config | timm | batch | input | training: ours / timm | ratio | inference: ours '
-          '(deploy) / timm | ratio |')
-    print('| --- ' * 8 + '|')
-    for config, _, name, batch, size in cells:
-        tr_ours, tr_timm, train = results[(config, batch, size, 'train')]
-        in_ours, in_timm, infer = results[(config, batch, size, 'infer')]
-        print(f'| {config} | {name} | {batch} | {size[0]}x{size[1]} | {tr_ours} / {tr_timm} | '
-              f'{train:.2f}x {"ok" if train >= 1.0 else "MISSED"} | {in_ours} / {in_timm} | '
-              f'{infer:.2f}x {"ok" if infer >= 1.10 else "MISSED"} |')
+                timing.median(f'timm|{phase}') / timing.median(f'{ours}|{phase}'),
+                elsewhere.share)
+    print(f'\nours against timm; {args.threads} threads, fp32, channels_last (weights and '
+          f'input); img/s medians (± half the spread) of {args.repeats} repeats; targets: '
+          f'training >= 1.00x, deploy inference >= 1.10x. Both sides compute the same outputs; '
+          f'inference: ours in deploy form, timm as built, both in eval mode under no_grad; '
+          f'training: both in train mode, forward and backward of the sum of the outputs:\n')
+    for config, note in notes.items():
+        print(f'- {config}: {note}')
+    print('\n| config | timm | batch | input | training: ours / timm | ratio | inference: ours '
+          '(deploy) / timm | ratio | CPU elsewhere (train; infer) |')
+    print('| --- ' * 9 + '|')
+
+    def share(value: Optional[float]) -> str:
+        return '?' if value is None else f'{100 * value:.0f}%'
+    for config, _, twin, batch, size in cells:
+        tr_ours, tr_timm, train, tr_busy = results[(config, batch, size, 'train')]
+        in_ours, in_timm, infer, in_busy = results[(config, batch, size, 'infer')]
+        print(f'| {config} | {twin.name} | {batch} | {size[0]}x{size[1]} | {tr_ours} / '
+              f'{tr_timm} | {train:.2f}x {"ok" if train >= 1.0 else "MISSED"} | {in_ours} / '
+              f'{in_timm} | {infer:.2f}x {"ok" if infer >= 1.10 else "MISSED"} | '
+              f'{share(tr_busy)}; {share(in_busy)} |')
+    print(f'\n{machine_note()}\n\n{busy_warning([r[3] for r in results.values()])}')
+
+
+# ---------------------------------------------------------------- compile
+COMPILE_CONFIGS = ('configs/cls/convnext_t_in1k.py', 'configs/cls/inceptionnext_t_in1k.py',
+                   'configs/cls/fasternet_s_in1k.py', 'configs/cls/emo_5m_in1k.py',
+                   'configs/det/refconv_r50_maskrcnn.py')
+
+#: Every stage trains and every BatchNorm updates, as in timm's model: a
+#: detection config's backbone freezes its stem and first stage and keeps
+#: its norms in eval mode (the RefConv ResNet-50).
+_TRAIN_ALL = {'model.backbone.frozen_stages': -1, 'model.backbone.norm_eval': False}
+
+
+def _compile_modes() -> List[str]:
+    """torch.compile's modes."""
+    import torch._inductor
+    return list(torch._inductor.list_mode_options())
+
+
+def _compile_twin(backbone: torch.nn.Module) -> Optional[str]:
+    """timm's model of ``backbone``: its twin, or ``resnet50`` for mmdet's
+    ResNet-50 (refocused or not)."""
+    name = timm_twin(backbone)
+    if name is None and type(backbone).__name__ == 'ResNet' \
+            and getattr(backbone, 'depth', None) == 50:
+        name = 'resnet50'
+    return name
+
+
+def _compile_warm(fns: Dict[str, object]) -> Dict[str, float]:
+    """Call each function twice; seconds its first call took more than its
+    second (compilation, for a compiled one), by name."""
+    import time
+    extra = {}
+    for key, fn in fns.items():
+        start = time.perf_counter()
+        fn()
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        fn()
+        extra[key] = first - (time.perf_counter() - start)
+        progress(f'{key}: first call {first:.1f} s ({extra[key]:.1f} s more than the second)')
+    return extra
+
+
+#: Kinds of op in a profile (:func:`_compile_profile`), by name: the
+#: first kind whose test matches. Inductor's generated kernels are named
+#: only when ``torch._inductor.config.cpp.enable_kernel_profile`` was on
+#: while compiling.
+_OP_KINDS = (
+    ('compiled-graph overhead (wrappers, guards)',
+     lambda n: n.startswith(('## Call CompiledFxGraph', 'TorchDynamo', 'CompiledFunction',
+                             'Torch-Compiled Region'))),
+    ('generated kernels (inductor)', lambda n: 'cpp_fused' in n or n.startswith('kernel_cpp')),
+    ('convolutions and matrix products',
+     lambda n: any(k in n.lower() for k in ('conv', 'mm', 'linear', 'matmul', 'attention'))),
+    ('other ops', lambda n: True),
+)
+
+
+def _compile_profile(fn, rows: int) -> str:
+    """Where one call of ``fn`` spends its CPU time: the share of each kind
+    of op (:data:`_OP_KINDS`, self time), then the ``rows`` ops with the
+    most self time."""
+    from torch.profiler import ProfilerActivity, profile
+    for _ in range(2):  # the first session of a process pays the profiler's set-up
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+    averages = prof.key_averages()
+    kinds = {kind: 0.0 for kind, _ in _OP_KINDS}
+    for avg in averages:
+        kind = next(k for k, test in _OP_KINDS if test(avg.key))
+        kinds[kind] += avg.self_cpu_time_total
+    total = sum(kinds.values()) or 1.0
+    shares = '; '.join(f'{k} {100 * v / total:.0f}%' for k, v in
+                       sorted(kinds.items(), key=lambda kv: -kv[1]) if v)
+    return (f'{shares}; {total / 1e3:.0f} ms in all\n\n'
+            + averages.table(sort_by='self_cpu_time_total', row_limit=rows,
+                             max_name_column_width=50))
+
+
+def cmd_compile(args) -> None:
+    """Eager against ``torch.compile``d, ours against timm's (the same mode
+    on both sides), training and inference, in one interleaved timing per
+    config after every model is compiled and warmed up."""
+    import torch._dynamo
+    import torch._inductor.config as inductor_config
+    if args.profile:  # name the generated kernels in the profiles
+        inductor_config.cpp.enable_kernel_profile = True
+    size = parse_size(args.size)
+    x = make_input(args.batch, size, True)
+    options = {} if args.mode == 'default' else {'mode': args.mode}
+    modes = ('infer', ) if args.no_train else ('infer', 'train')
+    rows, compile_s, profiles = [], {}, []
+    for config in args.configs or COMPILE_CONFIGS:
+        torch._dynamo.reset()  # no cache entries, nor recompile counts, from the last config
+        cfg = Config.fromfile(config)
+        cfg.merge_from_dict(_TRAIN_ALL)
+        backbone = build_model(cfg).backbone
+        name = _compile_twin(backbone)
+        forms = [('ours', backbone, modes),
+                 ('ours (deploy)', switch_to_deploy(copy.deepcopy(backbone)), ('infer', ))]
+        if name is None:
+            progress(f'{config}: timm has no {type(backbone).__name__} of this arch; ours only')
+        else:
+            forms.append((f'timm {name}', TimmFeatures(name), modes))
+        fns, compiled = {}, set()
+        for label, model, form_modes in forms:
+            for how in ('eager', 'compiled'):
+                m = copy_to(model, True)
+                if how == 'compiled':
+                    m = torch.compile(m, **options)
+                for mode in form_modes:
+                    key = f'{label}|{how}|{mode}'
+                    fns[key] = (training_step if mode == 'train' else inference_step)(m, x)
+                    if how == 'compiled':
+                        compiled.add(key)
+        progress(f'{config}: compiling and warming up {len(fns)} steps')
+        extra = _compile_warm(fns)
+        compile_s.update({(config, k): extra[k] for k in compiled})
+        timing = time_alternating(fns, repeats=args.repeats, min_seconds=args.min_seconds,
+                                  progress=progress)
+        rows.append((config, [(label, form_modes) for label, _, form_modes in forms], timing))
+        for key in [k for k in fns if k.endswith('|train') or args.no_train] \
+                if args.profile else []:
+            profiles.append(f'\nprofile of one call, {config}, {key}: '
+                            f'{_compile_profile(fns[key], args.profile)}')
+
+    print(f'\ntorch.compile (mode {args.mode}) against eager; batch {args.batch}, '
+          f'{size[0]}x{size[1]}, {args.threads} threads, fp32, channels_last; img/s, median ± '
+          f'half the spread of {args.repeats} repeats; compile s: the first call\'s extra time, '
+          f'inference; training\n')
+    print('| config | model | inference eager | inference compiled | compiled / eager '
+          '| training eager | training compiled | compiled / eager | compile s |')
+    print('| --- ' * 9 + '|')
+
+    def ratio(timing, a, b):
+        return f'{timing.median(b) / timing.median(a):.2f}x' if a in timing and b in timing \
+            else '-'
+    for config, forms, timing in rows:
+        for label, form_modes in forms:
+            k = {f'{how}|{mode}': f'{label}|{how}|{mode}' for how in ('eager', 'compiled')
+                 for mode in ('infer', 'train')}
+            secs = ' ; '.join(f'{compile_s[(config, k[f"compiled|{m}"])]:.0f}'
+                              for m in form_modes)
+            print(f'| {config} | {label} | {speed(timing, k["eager|infer"], args.batch)} | '
+                  f'{speed(timing, k["compiled|infer"], args.batch)} | '
+                  f'{ratio(timing, k["compiled|infer"], k["eager|infer"])} | '
+                  f'{speed(timing, k["eager|train"], args.batch)} | '
+                  f'{speed(timing, k["compiled|train"], args.batch)} | '
+                  f'{ratio(timing, k["compiled|train"], k["eager|train"])} | {secs} |')
+
+    print('\nours against timm, each in the faster of eager and compiled; target: our '
+          'training step >= 1.10x timm\'s\n')
+    print('| config | timm | inference: ours (deploy) / timm, eager; compiled | '
+          'training: ours / timm, eager; compiled | training, faster mode of each | target |')
+    print('| --- ' * 6 + '|')
+    for config, forms, timing in rows:
+        timm_label = next((f[0] for f in forms if f[0].startswith('timm ')), None)
+        if timm_label is None:
+            print(f'| {config} | - | - | - | - | - |')
+            continue
+        infer = '; '.join(ratio(timing, f'ours (deploy)|{h}|infer', f'{timm_label}|{h}|infer')
+                          for h in ('eager', 'compiled'))
+        if args.no_train:
+            print(f'| {config} | {timm_label[5:]} | {infer} | - | - | - |')
+            continue
+        train = '; '.join(ratio(timing, f'ours|{h}|train', f'{timm_label}|{h}|train')
+                          for h in ('eager', 'compiled'))
+
+        def best(label):
+            how = min(('eager', 'compiled'), key=lambda h: timing.median(f'{label}|{h}|train'))
+            return how, timing.median(f'{label}|{how}|train')
+        (ours_how, ours_s), (timm_how, timm_s) = best('ours'), best(timm_label)
+        target = timm_s / ours_s
+        print(f'| {config} | {timm_label[5:]} | {infer} | {train} | {target:.2f}x (ours '
+              f'{ours_how}, timm {timm_how}) | {"ok" if target >= 1.10 else "MISSED"} |')
+    for text in profiles:
+        print(text)
+
+
+# ------------------------------------------------------------ low precision
+PRECISION_CONFIGS = ('configs/cls/convnext_t_in1k.py', 'configs/cls/inceptionnext_t_in1k.py',
+                     'configs/cls/fasternet_s_in1k.py', 'configs/cls/emo_5m_in1k.py',
+                     'configs/det/refconv_r50_maskrcnn.py')
+#: bf16 or int8 inference at least this much faster than our fp32 deploy form
+PRECISION_TARGET = 1.6
+
+
+def precision_backbone(config: str, checkpoint: Optional[str],
+                       layer_scale: float) -> torch.nn.Module:
+    """The backbone of ``config`` with ``checkpoint``'s weights, or with its
+    initial weights and every layer scale (``gamma``) set to
+    ``layer_scale``: at their initial 1e-6 the blocks of ConvNeXt and
+    InceptionNeXt add almost nothing, and the errors would measure the stem
+    and downsampling layers alone."""
+    from mmplug.apis import load_checkpoint, read_checkpoint
+    model = build_model(config)
+    if checkpoint:
+        loaded = read_checkpoint(checkpoint)
+        if isinstance(loaded, dict) and loaded.get('meta', {}).get('mmplug_deploy'):
+            switch_to_deploy(model)  # a file of tools/reparameterize.py
+        load_checkpoint(model, checkpoint, loaded)
+    else:
+        with torch.no_grad():
+            for name, p in model.backbone.named_parameters():
+                if name.split('.')[-1] == 'gamma':
+                    p.fill_(layer_scale)
+    return model.backbone
+
+
+def precision_timm(backbone: torch.nn.Module) -> Optional[torch.nn.Module]:
+    """timm's model doing the backbone's work (:func:`timm_counterpart`);
+    for mmdet's ResNet (the refocused one's deploy form), timm's ResNet of
+    the same depth; None for EMO."""
+    if type(backbone).__name__ == 'ResNet':
+        return TimmFeatures(f'resnet{backbone.depth}')
+    try:
+        return timm_counterpart(backbone)
+    except ValueError:
+        name = timm_twin(backbone)
+        return TimmFeatures(name) if name else None
+
+
+def op_times(fn, repeats: int = 3) -> Dict[str, float]:
+    """Seconds per call of ``fn`` in each PyTorch op (self time), from the
+    profiler, after one untimed call."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from mmplug.analysis.timing import _stderr_to_devnull
+    fn()
+    with _stderr_to_devnull(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            fn()
+    return {e.key: e.self_cpu_time_total * 1e-6 / repeats for e in prof.key_averages()}
+
+
+def print_breakdown(title: str, names: Sequence[str], times: Sequence[Dict[str, float]],
+                    rows: int) -> None:
+    """Side by side, for each of ``names``, the ``rows`` ops with the most
+    time in ``times`` (op -> seconds per call), with their share of it."""
+    ranked = [sorted(t.items(), key=lambda kv: -kv[1])[:rows] for t in times]
+    totals = [sum(t.values()) for t in times]
+    print(f'\n{title}\n')
+    print('| ' + ' | '.join(f'{n}: op | ms (share)' for n in names) + ' |')
+    print('| --- ' * (2 * len(names)) + '|')
+    for i in range(max(len(r) for r in ranked)):
+        cells = []
+        for r, total in zip(ranked, totals):
+            op, t = r[i] if i < len(r) else ('', None)
+            cells += [op, '' if t is None else f'{t * 1e3:.1f} ({100 * t / total:.0f}%)']
+        print('| ' + ' | '.join(cells) + ' |')
+    print('| ' + ' | '.join(f'all | {total * 1e3:.1f}' for total in totals) + ' |')
+
+
+def cmd_precision(args) -> None:
+    """Our fp32 deploy form against our bf16 path and int8 (onnxruntime on
+    the exported deploy form), onnxruntime fp32 on the same file and timm's
+    fp32 model, all timed in one interleaved run; accuracy as the relative
+    error of the output features against our fp32 deploy form, on generated
+    images (int8 calibrated on others)."""
+    import tempfile
+
+    from mmplug import precision
+    if args.checkpoint and len(args.configs) != 1:
+        raise SystemExit('benchmark.py precision: --checkpoint needs exactly one config')
+    configs = args.configs or PRECISION_CONFIGS
+    size = parse_size(args.size)
+    x = precision.sample_images(args.batch, size, seed=10_000)  # timing and evaluation
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    feed = {'image': x.numpy()}
+    calibration = [{'image': precision.sample_images(args.batch, size, seed=s).numpy()}
+                   for s in range(args.calib_batches)]
+    fns, errors, files, models = {}, {}, {}, {}
+    tmp = tempfile.TemporaryDirectory()
+    for i, config in enumerate(configs):
+        progress(f'{config}: building, exporting and quantizing')
+        backbone = precision_backbone(config, args.checkpoint, args.layer_scale)
+        fp32 = switch_to_deploy(copy_to(backbone, True))
+        bf16 = precision.to_bf16(copy.deepcopy(backbone), channels_last=not args.bf16_nchw)
+        src, dst = f'{tmp.name}/{i}.onnx', f'{tmp.name}/{i}.int8.onnx'
+        precision.export_features(switch_to_deploy(copy.deepcopy(backbone)), x, src,
+                                  opset=args.opset)
+        precision.quantize_onnx(src, dst, calibration, per_channel=not args.per_tensor,
+                                quant_format=args.quant_format,
+                                exclude_depthwise=args.exclude_depthwise, op_types=args.op_types)
+        files[config] = (src, dst)
+        sessions = {k: precision.ort_session(f, args.threads, spinning=False)
+                    for k, f in (('ort fp32', src), ('int8', dst))}
+        fns[f'{config}|fp32'] = inference_step(fp32, x_cl)
+        fns[f'{config}|bf16'] = inference_step(bf16, x)
+        for key, session in sessions.items():
+            fns[f'{config}|{key}'] = lambda s=session: s.run(None, feed)
+        twin = precision_timm(backbone)
+        if twin is not None:
+            fns[f'{config}|timm'] = inference_step(copy_to(twin, True), x_cl)
+        models[config] = (fp32, bf16, twin)
+        ref = fns[f'{config}|fp32']()
+        errors[config] = {k: precision.relative_error(fns[f'{config}|{k}'](), ref)
+                          for k in ('bf16', 'int8', 'ort fp32')}
+    timing = time_alternating(fns, repeats=args.repeats, min_seconds=args.min_seconds,
+                              progress=progress)
+
+    def ips(config, key):
+        k = f'{config}|{key}'
+        return speed(timing, k, args.batch) if k in timing else '-'
+
+    def ratio(config, a, b):
+        ka, kb = f'{config}|{a}', f'{config}|{b}'
+        return timing.median(kb) / timing.median(ka) if ka in timing and kb in timing else None
+
+    weights = (f'weights of {args.checkpoint}' if args.checkpoint else
+               f'initial weights, layer scales {args.layer_scale:g}')
+    print(f'\nlow precision, backbones; batch {args.batch}, {size[0]}x{size[1]}, '
+          f'{args.threads} threads; img/s medians (± half the spread) of {args.repeats} repeats; '
+          f'fp32 = our deploy form, channels_last; bf16 = mmplug.precision.to_bf16'
+          f'{" in NCHW" if args.bf16_nchw else ""}; int8 = onnxruntime on the deploy form '
+          f'exported with opset {args.opset}, {args.quant_format.upper()}, '
+          f'{"per-tensor" if args.per_tensor else "per-channel"} weights, '
+          f'{" and ".join(args.op_types) if args.op_types else "all supported ops"} quantized'
+          f'{" but depthwise convs" if args.exclude_depthwise else ""}, calibrated on '
+          f'{args.calib_batches * args.batch} generated images; errors ||out - fp32|| / ||fp32|| '
+          f'of the features on {args.batch} other images ({weights}); target: bf16 or int8 '
+          f'>= {PRECISION_TARGET:.1f}x our fp32\n')
+    print('| config | fp32 | bf16 | int8 | onnxruntime fp32 | timm fp32 | bf16 / fp32 | '
+          'int8 / fp32 | best / timm | error bf16 | error int8 | target |')
+    print('| --- ' * 12 + '|')
+    missed = []
+    for config in configs:
+        bf, q = ratio(config, 'bf16', 'fp32'), ratio(config, 'int8', 'fp32')
+        best = 'bf16' if bf >= q else 'int8'
+        vs_timm = ratio(config, best, 'timm')
+        ok = max(bf, q) >= PRECISION_TARGET
+        if not ok:
+            missed.append(config)
+        print(f'| {config} | {ips(config, "fp32")} | {ips(config, "bf16")} | '
+              f'{ips(config, "int8")} | {ips(config, "ort fp32")} | {ips(config, "timm")} | '
+              f'{bf:.2f}x | {q:.2f}x | {f"{vs_timm:.2f}x ({best})" if vs_timm else "-"} | '
+              f'{100 * errors[config]["bf16"]:.2f}% | {100 * errors[config]["int8"]:.2f}% | '
+              f'{max(bf, q):.2f}x {"ok" if ok else "MISSED"} |')
+    worst = max(e['ort fp32'] for e in errors.values())
+    print(f'\nonnxruntime fp32 against our fp32 deploy form: error at most {worst:.1e}')
+    for config in (configs if args.profile_all else missed) if args.profile else ():
+        fp32, bf16, _ = models[config]
+        print_breakdown(f'{config}: where bf16 time goes (torch profiler, self time per call)',
+                        ['fp32', 'bf16'], [op_times(inference_step(fp32, x_cl)),
+                                           op_times(inference_step(bf16, x))], args.profile)
+        src, dst = files[config]
+        print_breakdown(f'{config}: where int8 time goes (onnxruntime profiler, by op type of '
+                        f'the optimized graph)', ['onnxruntime fp32', 'int8'],
+                        [precision.ort_op_times(src, feed, args.threads),
+                         precision.ort_op_times(dst, feed, args.threads)], args.profile)
+    tmp.cleanup()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -316,6 +789,46 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument('--batches', type=int, nargs='+', default=[1, 8])
     p.add_argument('--sizes', nargs='+', default=['224', '512'])
     p.set_defaults(run=cmd_targets)
+
+    p = sub.add_parser('compile', parents=[common],
+                       help='torch.compile against eager, ours against timm')
+    p.add_argument('configs', nargs='*', help=f'default: {" ".join(COMPILE_CONFIGS)}')
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--size', default='224', help='N or HxW')
+    p.add_argument('--mode', default='default', choices=_compile_modes(),
+                   help="torch.compile's mode (the same for ours and timm's)")
+    p.add_argument('--no-train', action='store_true', help='time inference only')
+    p.add_argument('--profile', type=int, default=0, metavar='N',
+                   help='print where the time of each training step goes (by kind of op) and '
+                        'its N costliest ops (torch profiler)')
+    p.set_defaults(run=cmd_compile)
+
+    p = sub.add_parser('precision', parents=[common],
+                       help='bf16 and int8 inference against fp32 and timm')
+    p.add_argument('configs', nargs='*', help=f'default: {" ".join(PRECISION_CONFIGS)}')
+    p.add_argument('--batch', type=int, default=8)
+    p.add_argument('--size', default='224', help='N or HxW')
+    p.add_argument('--checkpoint', help='weights of the (one) config; default: initial weights '
+                   'with the layer scales of --layer-scale')
+    p.add_argument('--layer-scale', type=float, default=1.0,
+                   help='without --checkpoint, every layer scale (gamma) is set to this, so '
+                   'that the blocks count in the errors (default 1.0; they start at 1e-6)')
+    p.add_argument('--calib-batches', type=int, default=2,
+                   help='batches of generated images to calibrate int8 on (default 2)')
+    p.add_argument('--profile', type=int, default=8, metavar='N',
+                   help='for each model that misses the target, the N ops with the most bf16 '
+                   'and int8 time against fp32 (default 8; 0: none)')
+    p.add_argument('--profile-all', action='store_true',
+                   help='print those breakdowns for every model')
+    p.add_argument('--bf16-nchw', action='store_true', help='bf16 without channels_last')
+    p.add_argument('--quant-format', default='qdq', choices=('qdq', 'qoperator'))
+    p.add_argument('--per-tensor', action='store_true', help='one scale per weight tensor')
+    p.add_argument('--exclude-depthwise', action='store_true',
+                   help='keep depthwise convs in fp32')
+    p.add_argument('--op-types', nargs='+', metavar='OP',
+                   help='quantize only these ONNX node types (e.g. Conv)')
+    p.add_argument('--opset', type=int, default=20, help='ONNX opset of the export')
+    p.set_defaults(run=cmd_precision)
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ['claims']:
