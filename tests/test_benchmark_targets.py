@@ -128,3 +128,11 @@ def test_convnext_gap_tool_runs_both_setups_and_counts_kernels():
     # the deploy form fuses GELU, layer scale and the residual add into its convs
     assert kernels['- issue, ours'] < kernels['- issue, timm']
     assert kernels['- targets, ours'] < kernels['- targets, timm']
+
+
+def test_a_backbone_without_arch_has_no_twin():
+    """mmdet's ResNet has ``arch_settings`` but no ``arch`` attribute."""
+    from mmdet.models.backbones import ResNet
+
+    from mmplug.analysis.timm import timm_twin
+    assert timm_twin(ResNet(depth=18)) is None

@@ -12,9 +12,11 @@ from torch import nn
 
 def arch_name(backbone: nn.Module) -> Optional[str]:
     """The name in ``arch_settings`` whose settings the backbone was built
-    with, or None for a custom arch."""
+    with, or None for a custom arch (or a backbone without ``arch``, such
+    as mmdet's ResNet)."""
+    arch = getattr(backbone, 'arch', None)
     for name, settings in getattr(type(backbone), 'arch_settings', {}).items():
-        if settings == backbone.arch:
+        if arch is not None and settings == arch:
             return name
     return None
 
