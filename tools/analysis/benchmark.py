@@ -416,11 +416,9 @@ def _compile_modes() -> List[str]:
 def _compile_twin(backbone: torch.nn.Module) -> Optional[str]:
     """timm's model of ``backbone``: its twin, or ``resnet50`` for mmdet's
     ResNet-50 (refocused or not)."""
-    name = timm_twin(backbone)
-    if name is None and type(backbone).__name__ == 'ResNet' \
-            and getattr(backbone, 'depth', None) == 50:
-        name = 'resnet50'
-    return name
+    if type(backbone).__name__ == 'ResNet':  # mmdet's: no arch settings of ours
+        return 'resnet50' if getattr(backbone, 'depth', None) == 50 else None
+    return timm_twin(backbone)
 
 
 def _compile_warm(fns: Dict[str, object]) -> Dict[str, float]:
@@ -517,6 +515,8 @@ def cmd_compile(args) -> None:
         timing = time_alternating(fns, repeats=args.repeats, min_seconds=args.min_seconds,
                                   progress=progress)
         rows.append((config, [(label, form_modes) for label, _, form_modes in forms], timing))
+        progress(f'{config}: ' + ', '.join(f'{k} {args.batch / timing.median(k):.1f} img/s'
+                                           for k in fns))
         for key in [k for k in fns if k.endswith('|train') or args.no_train] \
                 if args.profile else []:
             profiles.append(f'\nprofile of one call, {config}, {key}: '
