@@ -36,7 +36,8 @@ def test_contract(cls, arch):
     assert [s.stride for s in shapes] == list(model.out_strides)
     assert list(model.out_strides) == sorted(model.out_strides)
 
-    # forward: a tuple of NCHW tensors that match the metadata, any input size
+    # forward: a tuple of NCHW tensors that match the metadata, any input size,
+    # laid out as NCHW too (mmcv's RoIAlign reads its input's memory as NCHW)
     model.eval()
     for h, w in [(64, 64), (67, 45)]:
         with torch.no_grad():
@@ -45,6 +46,7 @@ def test_contract(cls, arch):
         for out, spec in zip(outs, shapes):
             assert out.shape == (1, spec.channels, math.ceil(h / spec.stride),
                                  math.ceil(w / spec.stride))
+            assert out.is_contiguous()
 
     # checked before building: no conv is made on the way to the error
     n_stages = len(model.stages)

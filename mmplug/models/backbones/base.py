@@ -186,16 +186,24 @@ class BaseBackbone(BaseModule):
         """Stem, then the stages in turn, for backbones whose level ``i`` is
         stage ``i``'s output (a patchify stem of stride ``levels[0].stride``,
         to which the input is padded). Others override it."""
+        image = x
         x = self.stem(pad_to_multiple(x, self.levels[0].stride))
         outs = []
         for i, stage in enumerate(self.stages[:self.out_indices[-1] + 1]):
             x = stage(x)
             if i in self.out_indices:
-                outs.append(self._normed_output(i, x))
+                outs.append(self._normed_output(i, x, image))
         return tuple(outs)
 
-    def _normed_output(self, i: int, x: torch.Tensor) -> torch.Tensor:
-        return getattr(self, f'norm{i}')(x) if self.out_norm else x
+    def _normed_output(self, i: int, x: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        # Inside, a map may be laid out as NHWC (LayerNorm2d permutes); what
+        # leaves is laid out as the image was, NCHW unless it was
+        # channels_last: mmcv's RoIAlign reads its input's memory as NCHW.
+        x = getattr(self, f'norm{i}')(x) if self.out_norm else x
+        channels_last = image.is_contiguous(memory_format=torch.channels_last) and \
+            not image.is_contiguous()
+        return x.contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
     # ------------------------------------------------------ training modes
     def _frozen_modules(self) -> List[nn.Module]:

@@ -309,12 +309,11 @@ class EMO(BaseBackbone):
         """Level 0 is the stem (stride 2), levels 1-4 the stages."""
         return [ShapeSpec(self.stem_channels, 2)] + super().levels_of(arch)
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.stem(x)
-        feats: List[torch.Tensor] = [x]
+    def forward(self, image: torch.Tensor) -> tuple:
+        feats: List[torch.Tensor] = [self.stem(image)]
         for stage in self.stages[:self.out_indices[-1]]:
             feats.append(stage(feats[-1]))
-        return tuple(self._normed_output(i, feats[i]) for i in self.out_indices)
+        return tuple(self._normed_output(i, feats[i], image) for i in self.out_indices)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
