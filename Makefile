@@ -18,7 +18,7 @@ export STACK
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmplug-stamp
 
-.PHONY: setup demo test install-test matrix lint docs-check clean-venv
+.PHONY: setup demo test install-test runtime-test matrix lint docs-check clean-venv
 
 setup: $(STAMP)
 
@@ -36,6 +36,12 @@ test: $(STAMP)
 # the clone (tools/install_test.sh).
 install-test: $(STAMP)
 	bash tools/install_test.sh
+
+# mmplug_runtime installed alone from the wheel into a fresh environment (no
+# torch, no OpenMMLab), run from outside the clone on the demo models'
+# end-to-end files and checked against PyTorch (tools/runtime_test.sh).
+runtime-test: $(STAMP)
+	bash tools/runtime_test.sh
 
 # Every config trained, validated, saved, resumed and tested as users run it,
 # on stand-in data in the real data sets' layouts (tools/analysis/run_configs.py),

@@ -51,7 +51,10 @@ def build_model(config: Union[str, os.PathLike, Config], pretrained: bool = Fals
     if not pretrained:
         drop_pretrained(cfg)
     init_default_scope(cfg.default_scope)
-    return _registry(cfg, 'MODELS').build(cfg.model)
+    model = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:  # mmpretrain's place for it, as Runner reads it
+        model.setdefault('data_preprocessor', cfg.data_preprocessor)
+    return _registry(cfg, 'MODELS').build(model)
 
 
 def load_checkpoint(model: nn.Module, filename: str, checkpoint: Optional[dict] = None) -> dict:
@@ -88,7 +91,7 @@ def load_deployed(model: nn.Module, filename: str) -> nn.Module:
     Raises:
         FileNotFoundError, CheckpointMismatchError: as :func:`load_checkpoint`.
     """
-    from .models.deploy import switch_to_deploy
+    from .deploy.reparam import switch_to_deploy
     checkpoint = read_checkpoint(filename)
     if isinstance(checkpoint, dict) and checkpoint.get('meta', {}).get('mmplug_deploy'):
         switch_to_deploy(model)  # the file holds the folded weights

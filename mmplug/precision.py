@@ -27,7 +27,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from torch import nn
 
-from .models.deploy import switch_to_deploy
+from .deploy.reparam import switch_to_deploy
 
 #: What :func:`apply_precision` takes.
 PRECISIONS = ('fp32', 'bf16')

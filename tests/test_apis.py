@@ -80,3 +80,13 @@ def test_tools_exit_with_the_message_of_a_library_error(tmp_path):
         read_config(str(tmp_path / 'none.py'))
     with pytest.raises(KeyError), exit_on_error('tool.py'):  # a bug keeps its traceback
         raise KeyError('model')
+
+
+def test_build_model_takes_a_top_level_data_preprocessor_as_the_runner_does():
+    from mmplug.apis import build_model
+    cfg = Config.fromfile('configs/cls/fasternet_t0_in1k.py')
+    assert 'data_preprocessor' not in cfg.model and cfg.data_preprocessor.mean
+    model = build_model(cfg)
+    assert model.data_preprocessor.mean.flatten().tolist() == pytest.approx(
+        cfg.data_preprocessor.mean)
+    assert 'data_preprocessor' not in cfg.model  # the caller's config is left as it was

@@ -3,10 +3,10 @@ heads, so importing them imports mmpretrain's model zoo) on first access."""
 import importlib
 from importlib.util import find_spec
 
+from ..deploy.reparam import switch_to_deploy
 from .backbones import *  # noqa: F401,F403
 from .backbones import __all__ as _backbones
 from .checkpoint import CheckpointMismatchError, LoadReport, load_pretrained
-from .deploy import switch_to_deploy
 from .refconv import RefConv, refocus
 
 __all__ = list(_backbones) + [

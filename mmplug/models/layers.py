@@ -106,11 +106,31 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Pad the bottom and right of an NCHW tensor to a multiple of
     ``multiple``, so that a stride-``multiple`` patchify layer sees every
     pixel and the output is ``ceil(size / multiple)``."""
+    if torch.onnx.is_in_onnx_export():
+        return _PadToMultiple.apply(x, multiple)
     pad_h = -x.shape[-2] % multiple
     pad_w = -x.shape[-1] % multiple
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h))
     return x
+
+
+class _PadToMultiple(torch.autograd.Function):
+    """:func:`pad_to_multiple` as ONNX computes it: the padding from the
+    input's shape in the graph (tracing would freeze the example's)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, multiple: int) -> torch.Tensor:
+        return F.pad(x, (0, -x.shape[-1] % multiple, 0, -x.shape[-2] % multiple))
+
+    @staticmethod
+    def symbolic(g, x, multiple):
+        def const(values):
+            return g.op('Constant', value_t=torch.tensor(values, dtype=torch.long))
+        hw = g.op('Slice', g.op('Shape', x), const([2]), const([4]))
+        m = const([multiple, multiple])
+        pad = g.op('Mod', g.op('Sub', m, g.op('Mod', hw, m)), m)  # (-size) mod multiple
+        return g.op('Pad', x, g.op('Concat', const([0] * 6), pad, axis_i=0))
 
 
 ConvLayer = Callable[..., nn.Module]

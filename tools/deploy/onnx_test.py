@@ -1,24 +1,27 @@
-"""Evaluate exported ONNX files of a model with onnxruntime on the test split
-of its config, with the library's own post-processing, as tools/test.py
-evaluates the PyTorch model.
+"""Evaluate the end-to-end ONNX file of a model on the test split of its
+config, with the config's metrics, as tools/test.py evaluates the PyTorch
+model.
 
-    python tools/deploy/onnx_test.py CONFIG CHECKPOINT [--onnx model.onnx] \
+    python tools/deploy/onnx_test.py CONFIG CHECKPOINT [--export-dir DIR] \
+        [--backend onnxruntime|openvino] [--precision fp32|int8|bf16] \
         [--int8 N] [--compare] [--out results.pkl]
 
-Without ``--onnx`` the deploy form of CONFIG with CHECKPOINT is exported to
-the work dir first (tools/deploy/export_onnx.py). ``--int8 N`` quantizes the
-image graph (int8, onnxruntime static quantization) calibrated on N images of
-the training split. ``--compare`` also tests the PyTorch deploy form and
-prints both sets of metrics.
+The data set is read by the config's own pipeline and data preprocessor;
+the graph runs on the chosen engine, and its outputs are turned into
+results by mmplug_runtime's post-processing, the code a deploy target runs
+(boxes scaled back, masks pasted, label maps resized). Without an
+end2end.onnx in ``--export-dir`` (default: ``<work dir>/end2end``) the
+deploy form of CONFIG with CHECKPOINT is exported there first
+(tools/deploy/export_onnx.py). ``--int8 N`` quantizes it, calibrated on N
+training images, if there is no int8 file yet, and tests that.
+``--compare`` also tests the PyTorch deploy form and prints both.
 """
 import argparse
 import os.path as osp
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.runner import Runner
 
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_runner, check_data, load_deployed
@@ -29,80 +32,102 @@ from mmplug.cli import (
     exit_on_error,
     load_config,
 )
-from mmplug.onnx_model import export_onnx, onnxruntime_model
+from mmplug.deploy.export import GRAPH, export_end2end
+from mmplug.deploy.quantize import INT8_GRAPH, graph_inputs, quantize_end2end
+from mmplug_runtime import Predictor
+from mmplug_runtime.postprocess import postprocess
+from mmplug_runtime.preprocess import ImageMeta
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file (training or deploy)')
-    parser.add_argument('--onnx', help='image graph exported before (default: export now)')
+    parser.add_argument('--export-dir', help='folder of end2end.onnx and deploy.json '
+                        '(default: <work dir>/end2end; exported there when missing)')
+    parser.add_argument('--backend', default='onnxruntime', choices=['onnxruntime', 'openvino'])
+    parser.add_argument('--precision', default='fp32', choices=['fp32', 'int8', 'bf16'],
+                        help='int8: the file end2end.int8.onnx; bf16: OpenVINO only')
     parser.add_argument('--int8', type=int, default=0, metavar='N',
-                        help='quantize the image graph to int8, calibrated on N images')
+                        help='quantize to int8 on N training images (when there is no int8 '
+                        'file yet) and test that')
     parser.add_argument('--compare', action='store_true',
                         help='also test the PyTorch deploy form')
-    parser.add_argument('--out', help='dump onnxruntime\'s predictions to this pickle file')
+    parser.add_argument('--out', help='dump the engine\'s predictions to this pickle file')
     add_common_args(parser)
     return parser.parse_args(argv)
 
 
-def images(runner: Runner, dataloader: dict, n: int) -> Iterator[torch.Tensor]:
-    """The first ``n`` images of ``dataloader`` as the model's data
-    preprocessor makes them, one per batch."""
-    loader = Runner.build_dataloader(dict(dataloader, batch_size=1, num_workers=0,
-                                          persistent_workers=False),
-                                     seed=0)
-    preprocess = runner.model.data_preprocessor
-    for i, data in enumerate(loader):
-        if i == n:
-            return
-        yield preprocess(data, False)['inputs']
+def _meta(sample) -> ImageMeta:
+    scale = sample.metainfo.get('scale_factor', (1.0, 1.0))
+    return ImageMeta(tuple(sample.ori_shape[:2]), tuple(sample.img_shape[:2]),
+                     (float(scale[0]), float(scale[1])))
 
 
-def calibration_loader(cfg: Config) -> dict:
-    """The training split read as the test split is (no augmentation)."""
-    train = cfg.train_dataloader.dataset
-    if 'pipeline' not in train:
-        raise ValueError(f'--int8: the training set ({train.type}) has no pipeline of its own '
-                         f'to replace with the test pipeline; calibrating needs one')
-    return dict(cfg.train_dataloader, sampler=dict(type='DefaultSampler', shuffle=False),
-                dataset=dict(train, pipeline=cfg.test_dataloader.dataset.pipeline))
+def _pack(task: str, result: dict, sample):
+    """Put one image's runtime results into its data sample, as the
+    PyTorch model's ``predict`` does."""
+    if task in ('detection', 'instance_segmentation'):
+        from mmengine.structures import InstanceData
+        pred = InstanceData()
+        for key in ('bboxes', 'scores', 'labels', 'masks'):
+            if key in result:
+                pred[key] = torch.from_numpy(np.ascontiguousarray(result[key]))
+        sample.pred_instances = pred
+    elif task == 'semantic_segmentation':
+        from mmengine.structures import PixelData
+        sample.pred_sem_seg = PixelData(data=torch.from_numpy(result['sem_seg'])[None])
+    else:
+        scores = torch.from_numpy(result['scores'])
+        sample.set_pred_score(scores).set_pred_label(scores.argmax(0, keepdim=True))
+    return sample
+
+
+def use_engine(model: torch.nn.Module, export_dir: str, backend: str, precision: str) -> None:
+    """Make ``model.test_step`` run the end-to-end file of ``export_dir`` on
+    ``backend`` after the model's own data preprocessor, then mmplug_runtime's
+    post-processing."""
+    predictor = Predictor(export_dir, backend, precision)
+    task, settings = predictor.spec['task'], predictor.spec.get('postprocess') or {}
+
+    def test_step(data: dict) -> list:
+        batch = model.data_preprocessor(data, False)
+        outputs = predictor.engine.run(graph_inputs(batch, task))
+        metas = [_meta(s) for s in batch['data_samples']]
+        results = postprocess(task, outputs, metas, settings)
+        return [_pack(task, r, s) for r, s in zip(results, batch['data_samples'])]
+
+    model.test_step = test_step
 
 
 def run(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
-    """Test as ``args`` say; returns the metrics by backend."""
+    """Test as ``args`` say; returns the metrics by path."""
     with exit_on_error('onnx_test.py'):
         cfg = load_config(args)
         if args.launcher != 'none':
             raise ValueError('onnx_test.py runs in one process (--launcher none)')
-        if args.onnx and not osp.isfile(args.onnx):
-            raise FileNotFoundError(f'--onnx {args.onnx!r} not found')
         check_data(cfg, ['test_dataloader'] + (['train_dataloader'] if args.int8 else []))
         cfg.load_from = None
         runner = build_runner(cfg)
         load_deployed(runner.model, args.checkpoint)
-        calibration = calibration_loader(cfg) if args.int8 else None
+        export_dir = args.export_dir or osp.join(cfg.work_dir, 'end2end')
+        precision = 'int8' if args.int8 else args.precision
     results = {}
     if args.compare:
         results['PyTorch'] = runner.test()
-    out = args.onnx
-    if not out:
-        out = osp.join(cfg.work_dir, osp.splitext(osp.basename(args.config))[0] + '.onnx')
-        example = next(images(runner, cfg.test_dataloader, 1))
-        for p in export_onnx(runner.model, out, example):
-            print(f'exported {p.path}')
-    image_file = out
-    if args.int8:
-        from mmplug.precision import quantize_onnx
-        image_file = osp.splitext(out)[0] + '.int8.onnx'
-        feeds = ({'image': x.numpy().astype(np.float32)}
-                 for x in images(runner, calibration, args.int8))
-        quantize_onnx(out, image_file, feeds)
-        print(f'quantized the image graph to {image_file} on {args.int8} training images')
-    onnxruntime_model(runner.model, out, image_file=image_file)
+    if not osp.isfile(osp.join(export_dir, GRAPH)):
+        data = next(iter(runner.test_dataloader))
+        image = runner.model.data_preprocessor(data, False)['inputs'][:1]
+        export_end2end(runner.model, cfg, export_dir, image, config=args.config)
+        print(f'exported {osp.join(export_dir, GRAPH)}')
+    if args.int8 and not osp.isfile(osp.join(export_dir, INT8_GRAPH)):
+        quantize_end2end(cfg, runner.model, export_dir, args.int8)
+        print(f'quantized to {osp.join(export_dir, INT8_GRAPH)} on {args.int8} training images')
+    with exit_on_error('onnx_test.py'):
+        use_engine(runner.model, export_dir, args.backend, precision)
     if args.out:
         dump_predictions(runner, args.out)
-    results['onnxruntime int8' if args.int8 else 'onnxruntime'] = runner.test()
+    results[f'{args.backend} {precision}'] = runner.test()
     print_table(results)
     return results
 

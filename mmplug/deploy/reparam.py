@@ -1,4 +1,4 @@
-"""Deploy mode: the one way to the inference form of a model.
+"""Deploy mode: the one walker to the inference form of a whole model.
 
 Each layer or block that has an inference form has a ``switch_to_deploy()``
 method that produces it in place (idempotent): RefConv folds into a plain
