@@ -12,7 +12,7 @@ import contextlib
 import copy
 import os
 import os.path as osp
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict, DictAction
 
@@ -138,9 +138,74 @@ def enable_visualization(cfg: Config, show: bool, show_dir: Optional[str],
             cfg.visualizer['save_dir'] = show_dir
 
 
+#: The ratios of the test scale that mmseg 0.x's multi-scale + flip test
+#: resizes to (its ``tools/test.py --aug-test``, which the papers' segmentation
+#: code bases copy: e.g. Swin-Transformer-Semantic-Segmentation's
+#: ``tools/test.py:86-91``).
+MMSEG0_RATIOS = (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)
+
+
+def mmseg0_scales(scale: Sequence[int],
+                  ratios: Sequence[float] = MMSEG0_RATIOS) -> List[Tuple[int, int]]:
+    """The scales mmseg 0.x's ``MultiScaleFlipAug(img_scale=scale,
+    img_ratios=ratios)`` resizes to: each side times each ratio, truncated
+    (``mmseg/datasets/pipelines/test_time_aug.py`` of mmseg 0.x). A
+    ``keep_ratio`` resize then fits the image into each.
+
+    Args:
+        scale: The test scale, ``(long, short)`` as configs write it, e.g.
+            ``(2048, 512)``.
+        ratios: The ratios.
+    """
+    return [(int(scale[0] * r), int(scale[1] * r)) for r in ratios]
+
+
+def mmseg0_tta_pipeline(pipeline: List[dict]) -> List[dict]:
+    """mmseg 0.x's multi-scale + flip test made of an mmseg 1.x test pipeline:
+    its ``Resize`` to a fixed scale (with ``keep_ratio``) becomes one resize
+    to each of :func:`mmseg0_scales` of that scale, each without and with a
+    horizontal flip, inside mmcv's ``TestTimeAug``; the transforms between the
+    resize and the annotations (``ResizeToMultiple``) apply to every view.
+
+    mmseg 1.x's own ``tta_pipeline`` (``_base_/datasets/ade20k.py``) resizes by
+    ratios of each image's own size instead (``scale_factor``), another
+    protocol than the one the papers report.
+
+    Args:
+        pipeline: The test pipeline: loading, ``Resize(scale=..., keep_ratio=True)``,
+            then the rest.
+
+    Raises:
+        ValueError: when the pipeline has no such ``Resize``.
+    """
+    types = [t['type'] for t in pipeline]
+    at = next((i for i, t in enumerate(pipeline)
+               if t['type'] == 'Resize' and t.get('scale') and t.get('keep_ratio')), None)
+    if at is None:
+        raise ValueError(f'--tta: the test pipeline {types} has no Resize to a fixed scale with '
+                         f'keep_ratio=True, whose scale mmseg 0.x\'s multi-scale test multiplies')
+    resize = pipeline[at]
+    after = [copy.deepcopy(t) for t in pipeline[at + 1:]]
+    views = next((i for i, t in enumerate(after)
+                  if t['type'] in ('LoadAnnotations', 'PackSegInputs')), len(after))
+    flips = [dict(type='RandomFlip', prob=p, direction='horizontal') for p in (0.0, 1.0)]
+    transforms = [[dict(resize, scale=s) for s in mmseg0_scales(resize['scale'])],
+                  *[[t] for t in after[:views]], flips, *[[t] for t in after[views:]]]
+    return [copy.deepcopy(t) for t in pipeline[:at]] + [
+        dict(type='TestTimeAug', transforms=transforms)]
+
+
 def wrap_tta(cfg: Config) -> None:
-    """Replace the model and test pipeline by the config's test-time
-    augmentation (``tta_model``, ``tta_pipeline``).
+    """Replace the model and test pipeline by test-time augmentation.
+
+    Segmentation (mmseg) configs get mmseg 0.x's multi-scale + flip test, the
+    protocol of the papers' multi-scale figures (:func:`mmseg0_tta_pipeline`),
+    merged by the config's ``tta_model`` (mmseg's ``SegTTAModel``: the mean of
+    the views' softmax); where the paper's multi-scale test used another
+    inference mode than the config's single-scale one, the config says so in
+    ``tta_test_cfg`` (ConvNeXt's UPerNet: whole images where the single-scale
+    test slides). Detection and classification configs get their own
+    ``tta_model`` and ``tta_pipeline``.
 
     Args:
         cfg: The config, changed in place.
@@ -148,11 +213,18 @@ def wrap_tta(cfg: Config) -> None:
     Raises:
         ValueError: naming what the config lacks.
     """
-    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
-    if missing:
-        raise ValueError(f'--tta needs {" and ".join(missing)} in the config')
+    if cfg.get('default_scope') == 'mmseg':
+        pipeline = mmseg0_tta_pipeline(cfg.test_dataloader.dataset.pipeline)
+        if 'tta_test_cfg' in cfg:
+            cfg.model.test_cfg = copy.deepcopy(cfg.tta_test_cfg)
+        cfg.tta_model = cfg.get('tta_model', dict(type='SegTTAModel'))
+    else:
+        missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+        if missing:
+            raise ValueError(f'--tta needs {" and ".join(missing)} in the config')
+        pipeline = copy.deepcopy(cfg.tta_pipeline)
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = copy.deepcopy(cfg.tta_pipeline)
+    cfg.test_dataloader.dataset.pipeline = pipeline
 
 
 def dump_predictions(runner, out: str) -> None:

@@ -2,6 +2,7 @@
 config, with mmdet's command line.
 
     python tools/test.py CONFIG CHECKPOINT [--show-dir vis] [--out results.pkl]
+    python tools/test.py CONFIG CHECKPOINT --tta   # the papers' multi-scale + flip test
     tools/dist_test.sh CONFIG CHECKPOINT 8
 """
 import argparse
@@ -34,7 +35,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--show-dir', help='save images with predictions drawn here '
                         '(under the work dir\'s time-stamped folder)')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown image')
-    parser.add_argument('--tta', action='store_true', help='test-time augmentation')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: for a segmentation config the papers' "
+                             "multi-scale + flip test (mmseg 0.x's: the test scale times 0.5, "
+                             '0.75, ..., 1.75, each also flipped; mmplug.cli.wrap_tta), for '
+                             "others the config's tta_model and tta_pipeline")
     parser.add_argument('--compile', action='store_true',
                         help="torch.compile the model's test_step (with the config's compile "
                              'options, if any; mmplug.engine.CompileInferenceHook)')

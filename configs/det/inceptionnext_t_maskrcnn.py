@@ -1,9 +1,10 @@
 # Mask R-CNN 3x on COCO with InceptionNeXt-T. NOT a paper model: the
 # InceptionNeXt paper has no detection results. This swaps the backbone of
 # convnext_t_maskrcnn_3x.py (same recipe, layer-wise lr decay included) for
-# InceptionNeXt-T, to compare the two backbones under one recipe. As the
-# paper's downstream (segmentation) models: SyncBN in the blocks and one extra
-# SyncBN on each output; drop path 0.2 (the paper's UPerNet value for T).
+# InceptionNeXt-T, to compare the two backbones under one recipe. Assumed, as
+# in configs/seg/inceptionnext_t_upernet.py (the paper gives no such detail):
+# SyncBN in the blocks and one extra SyncBN on each output; drop path 0.2 (the
+# paper's UPerNet value for T, its Table 10).
 _base_ = './convnext_t_maskrcnn_3x.py'
 pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_tiny.pth'
 

@@ -1,8 +1,8 @@
 # DeepLabv3 on ADE20K 512x512, 80k iterations, with EMO-1M: EMO paper, Table 6:
-# 5.6 M parameters, 2.4 G FLOPs, mIoU 33.5. The official recipe
-# (down-stream-tasks/mmsegmentation and the paper's training log,
-# resources/DeepLabv3_EMO_1M/*.log): the head on stage 4 (256 channels), the
-# auxiliary head on stage 3, AdamW lr 1.2e-4, weight decay 0.01 (none on
+# 5.6 M parameters, 2.4 G FLOPs, mIoU 33.5 (single scale, as the logs test). The
+# official recipe (down-stream-tasks/mmsegmentation and the paper's training
+# log, resources/DeepLabv3_EMO_1M/*.log): the head on stage 4 (256 channels),
+# the auxiliary head on stage 3, AdamW lr 1.2e-4, weight decay 0.01 (none on
 # parameters named 'norm': the backbone's norms; the heads' BNs decay), poly
 # decay (power 0.9) to 0 with no warm-up, 4 images x 8 GPUs (batch 32), SyncBN
 # in the backbone and heads; window 7. See docs/recipes.md.

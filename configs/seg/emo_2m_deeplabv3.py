@@ -1,6 +1,7 @@
-# DeepLabv3 on ADE20K 512x512 with EMO-2M: EMO paper, Table 6: 6.9 M
-# parameters, 3.5 G FLOPs, mIoU 35.3. The recipe of emo_1m_deeplabv3.py
-# (official log: resources/DeepLabv3_EMO_2M/*.log): drop path 0.05, window 7.
+# DeepLabv3 on ADE20K 512x512 with EMO-2M: EMO paper, Table 6: 6.9 M parameters,
+# 3.5 G FLOPs, mIoU 35.3 (single scale, as the logs test). The recipe of
+# emo_1m_deeplabv3.py (official log: resources/DeepLabv3_EMO_2M/*.log): drop
+# path 0.05, window 7.
 _base_ = './emo_1m_deeplabv3.py'
 pretrained = 'https://github.com/zhangzjn/EMO/raw/main/resources/EMO_2M/net.pth'
 

@@ -1,6 +1,6 @@
 # Semantic FPN on ADE20K 512x512 with InceptionNeXt-B: InceptionNeXt paper,
-# Table 7: 85 M parameters, 100 G FLOPs, mIoU 46.4. The recipe of
-# inceptionnext_t_fpn.py with drop path 0.2.
+# Table 7: 85 M parameters, 100 G FLOPs, mIoU 46.4 (single scale assumed). The
+# recipe of inceptionnext_t_fpn.py with drop path 0.2 (the paper's Table 10).
 _base_ = './inceptionnext_t_fpn.py'
 pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_base.pth'
 

@@ -1,21 +1,11 @@
 # UPerNet on ADE20K 512x512, 160k iterations, with InceptionNeXt-S:
 # InceptionNeXt paper, Table 6: 78 M parameters, 1020 G FLOPs, mIoU 50.0
-# (multi-scale). From the paper: drop path 0.3, SyncBN, one extra norm per
-# output. The paper publishes no downstream config; assumed (docs/recipes.md):
-# the rest is the ConvNeXt UPerNet recipe of convnext_s_upernet.py (AdamW lr
-# 1e-4, weight decay 0.05, stage-wise lr decay 0.9 over 12 layers, 2 images x 8
-# GPUs, 1500 warm-up iterations, linear decay to 0, sliding-window test).
-_base_ = './convnext_s_upernet.py'
+# (multi-scale + flip: `tools/test.py CONFIG CKPT --tta`). The recipe of
+# inceptionnext_t_upernet.py (Swin's) with drop path 0.3 (the paper's
+# Table 10).
+_base_ = './inceptionnext_t_upernet.py'
 pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_small.pth'
 
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='InceptionNeXt',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.3,
-        norm_cfg=norm_cfg,
-        out_norm_cfg=norm_cfg,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
+    backbone=dict(arch='small', drop_path_rate=0.3,
+                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)))

@@ -1,10 +1,13 @@
 # Semantic FPN on ADE20K 512x512 with InceptionNeXt-T: InceptionNeXt paper,
-# Table 7: 28 M parameters, 44 G FLOPs, mIoU 43.1. From the paper: drop path
-# 0.1, SyncBN, one extra norm per output. The paper publishes no downstream
-# config; assumed (docs/recipes.md): the recipe of PoolFormer's Semantic FPN
-# (sail-sg/poolformer, segmentation/configs/sem_fpn/PoolFormer): 4 images x 8
-# GPUs (batch 32), 40k iterations, AdamW lr 2e-4, weight decay 1e-4, poly decay
-# (power 0.9) to 0 with no warm-up, test images resized to a multiple of 32.
+# Table 7: 28 M parameters, 44 G FLOPs, mIoU 43.1 (single scale assumed, as
+# this config tests: PoolFormer's Semantic FPN results, whose recipe this takes,
+# are single scale). The paper gives drop path 0.1 (its Table 10) and publishes no
+# downstream config; assumed (docs/recipes.md): the recipe of PoolFormer's
+# Semantic FPN (sail-sg/poolformer, segmentation/configs/sem_fpn/PoolFormer):
+# 4 images x 8 GPUs (batch 32), 40k iterations, AdamW lr 2e-4, weight decay
+# 1e-4, poly decay (power 0.9) to 0 with no warm-up, test images resized to a
+# multiple of 32; and SyncBN for the backbone's BNs with an extra SyncBN on
+# each output, as inceptionnext_t_upernet.py.
 _base_ = 'mmseg::sem_fpn/fpn_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmplug'], allow_failed_imports=False)
 pretrained = 'https://github.com/sail-sg/inceptionnext/releases/download/model/inceptionnext_tiny.pth'

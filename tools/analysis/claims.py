@@ -26,7 +26,11 @@ that model where its repository releases them (``mmplug.analysis.WEIGHTS``).
 final validation metrics of a finished training run (the scalars mmengine
 logs in ``WORK_DIR/<timestamp>/vis_data/scalars.json``; the config is the
 one the runner dumped into the work dir) and prints them beside the result
-the paper reports for that config, with the difference in points.
+the paper reports for that config, with its protocol. The validation is
+single scale, so the difference in points is given only where the paper's
+result is too; for a paper's multi-scale + flip result (InceptionNeXt's
+UPerNet, and ConvNeXt's beside its single-scale one) it prints the command
+that tests so, ``tools/test.py CONFIG CKPT --tta``.
 """
 import argparse
 import csv
@@ -52,6 +56,7 @@ from mmplug.analysis import (
     paper_metrics,
     quiet_logs,
 )
+from mmplug.analysis.paper import MULTI_SCALE_FLIP, SINGLE_SCALE
 from mmplug.apis import build_model
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +70,7 @@ class Row(NamedTuple):
     flops_g: float
     paper_flops_g: Optional[float]
     size: tuple
-    result: str
+    result: str  # the paper's results with their protocols (PaperFigures.described)
     source: str
     pretrained: Optional[str]  # the weights the config starts from, if it names them
 
@@ -91,8 +96,8 @@ def measure(name: str) -> Row:
     model = build_model(cfg)
     return Row(name, n_params(model) / 1e6, claim and claim.params_m,
                model_macs(model, size) / 1e9, claim and claim.flops_g, size,
-               claim.result if claim else 'not a paper model', claim.source if claim else '-',
-               cfg.get('pretrained'))
+               claim.described() if claim else 'not a paper model',
+               claim.source if claim else '-', cfg.get('pretrained'))
 
 
 def diff(ours: float, paper: Optional[float]) -> Optional[float]:
@@ -167,7 +172,11 @@ git diff --exit-code docs/model_zoo.md model-index.yml configs/metafiles
 
 No weights are released with mmplug: the results are the papers', reached with
 the official code; [convert_weights.md](convert_weights.md) loads the official
-checkpoints.
+checkpoints. Each result comes with the protocol it was tested with: single
+scale (as the config tests, and validates while training) or multi-scale +
+flip (the papers' segmentation code bases' `--aug-test` of mmseg 0.x: the test
+scale times 0.5 to 1.75, each also flipped, which
+`tools/test.py CONFIG CKPT --tta` reproduces), and the test size.
 
 What the marks say:
 
@@ -219,10 +228,12 @@ def index_entry(row: Row) -> dict:
         results = {}
         for key, (value, _) in paper_metrics(claim.result).items():
             name, data, metric = INDEX_METRICS[key]
+            if claim.multi_scale:  # as OpenMMLab's metafiles name such results
+                metric += '(ms+flip)'
             results.setdefault((name, data), {})[metric] = value
         entry['Results'] = [{'Task': name, 'Dataset': data, 'Metrics': metrics}
                             for (name, data), metrics in results.items()]
-        entry['Paper Result'] = f'{claim.result} ({claim.source})'
+        entry['Paper Result'] = f'{claim.described()}; {claim.source}'
     if row.config in WEIGHTS:
         entry['Weights'] = WEIGHTS[row.config]
     return entry
@@ -303,19 +314,40 @@ def read_results(work_dir: str) -> Results:
     return Results(names[0], wanted, last, last['step'], length, unit)
 
 
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint a finished run in ``work_dir`` saved last (mmengine
+    names it in ``last_checkpoint``), or a placeholder."""
+    marker = Path(work_dir) / 'last_checkpoint'
+    return marker.read_text().strip() if marker.is_file() else f'{work_dir}/CHECKPOINT.pth'
+
+
 def results_table(work_dirs: List[str]) -> str:
-    """Markdown: each run's final metrics beside its paper's."""
-    lines = ['| config | metric | ours | paper | diff (points) | after | source |',
+    """Markdown: each run's final metrics beside its paper's, the difference
+    only where the paper tested as the run validated (single scale), then for
+    each paper result tested multi-scale + flip the command that tests so."""
+    lines = ['| config | metric | ours | paper | diff (points) | after | paper\'s result |',
              '| --- ' * 7 + '|']
+    commands = []
     for work_dir in work_dirs:
         r = read_results(work_dir)
         claim = PAPER[r.config]
         for key, (paper, factor) in r.paper.items():
             ours = r.metrics[key] * factor
-            lines.append(f'| `{r.config}` | {key} | {ours:.1f} | {paper:.1f} | '
-                         f'{ours - paper:+.1f} | {r.unit} {r.step} of {r.length} | '
-                         f'{claim.result}; {claim.source} |')
-    return '\n'.join(lines) + '\n'
+            diff = 'n/a' if claim.multi_scale else f'{ours - paper:+.1f}'
+            lines.append(f'| `{r.config}` | {key} | {ours:.1f} | {paper:.1f} | {diff} | '
+                         f'{r.unit} {r.step} of {r.length} | {claim.described()}; '
+                         f'{claim.source} |')
+        ms_flip = claim.result if claim.multi_scale else claim.ms_flip_result
+        if ms_flip:
+            commands.append(f'- `{r.config}`, {ms_flip} ({MULTI_SCALE_FLIP}): python '
+                            f'tools/test.py configs/{r.config}.py {last_checkpoint(work_dir)} '
+                            f'--tta')
+    text = '\n'.join(lines) + '\n'
+    if commands:
+        text += (f'\nOurs is the validation during training, {SINGLE_SCALE}; "n/a": the paper\'s '
+                 f'result is {MULTI_SCALE_FLIP}. The test that gives the paper\'s protocol:\n\n'
+                 + '\n'.join(commands) + '\n')
+    return text
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -75,9 +75,10 @@ class InceptionNeXt(MetaNeXt):
         layer_scale_init_value: Initial layer scale; 0 disables it.
         norm_cfg: Norm of the stem, downsampling layers and blocks (BN).
         act_cfg: Activation of the MLPs.
-        out_norm_cfg: The extra norm on each output that the authors used
-            for segmentation (BN; ``dict(type='SyncBN')`` in their configs),
-            or None for none (classification).
+        out_norm_cfg: An extra norm on each output, as dense-prediction
+            backbones (Swin, ConvNeXt, PoolFormer) add (BN;
+            ``dict(type='SyncBN')`` in mmplug's configs), or None for none
+            (classification).
         conv_cfg: Layer of every spatial conv, e.g. ``dict(type='RefConv')``;
             None for ``nn.Conv2d``.
         with_cp: Gradient checkpointing of each block while training.
