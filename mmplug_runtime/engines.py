@@ -67,6 +67,10 @@ class OnnxruntimeEngine(Engine):
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Idle threads that spin between runs take the cores from whatever
+        # runs next on them (the next image's preprocessing, another engine
+        # in a benchmark); on a few cores that costs more than it saves.
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         self.session = ort.InferenceSession(str(path), options,
                                             providers=['CPUExecutionProvider'])
         self.input_names = [i.name for i in self.session.get_inputs()]

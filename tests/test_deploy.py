@@ -4,11 +4,9 @@ checkpoint and config, tools/reparameterize.py through tools/test.py and
 tools/deploy/export_onnx.py (whole models in ONNX: tests/test_onnx.py)."""
 import pickle
 import re
-from unittest import mock
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import nn
@@ -16,8 +14,6 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmplug import EMO, ConvNeXt, FasterNet, InceptionNeXt, RefConv, switch_to_deploy
 from mmplug.analysis import n_tensors
-from mmplug.models import fusion
-from mmplug.models.fusion import ConvAct, ConvAdd
 from mmplug.models.layers import LayerNorm2d
 from mmplug.models.reparam import (
     fold_norm_into_next_conv,
@@ -93,93 +89,10 @@ def test_layer_scale_folds_into_the_conv():
     torch.testing.assert_close(conv(x), expected)
 
 
-def _fused(conv: nn.Conv2d, act):
-    """``conv`` as the fused module that deploy forms use, and the plain
-    function it must compute: ``act(conv(x))`` or ``conv(x) + other``."""
-    if act == 'add':
-        return ConvAdd.from_conv(conv), lambda x, other: conv(x) + other
-    return ConvAct.from_conv(conv, act=act), lambda x, other: act(conv(x))
-
-
-def _call(module, x, other):
-    return module(x, other) if isinstance(module, ConvAdd) else module(x)
-
-
 def _ops(fn) -> set:
     with torch.no_grad(), torch.profiler.profile() as prof:
         fn()
     return {e.name for e in prof.events()}
-
-
-@pytest.mark.parametrize('channels_last', [False, True], ids=['nchw', 'channels_last'])
-@pytest.mark.parametrize('act', [nn.ReLU(), nn.GELU(), nn.GELU(approximate='tanh'), nn.SiLU(),
-                                 nn.Hardswish(), 'add'],
-                         ids=['relu', 'gelu', 'gelu_tanh', 'silu', 'hardswish', 'add'])
-def test_fused_conv_equals_the_plain_composition(act, channels_last):
-    torch.manual_seed(0)
-    conv = nn.Conv2d(8, 8, 1)
-    fused, plain = _fused(conv, act)
-    assert fused.weight is conv.weight and list(fused.state_dict()) == ['weight', 'bias']
-    x, other = torch.randn(2, 8, 9, 7), torch.randn(2, 8, 9, 7)
-    if channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    expected = plain(x, other)
-    with torch.no_grad():  # the oneDNN path
-        torch.testing.assert_close(_call(fused, x, other), expected.detach())
-    # with gradients it is the plain composition, and trains
-    out = _call(fused, x, other)
-    torch.testing.assert_close(out, expected)
-    out.sum().backward()
-    assert conv.weight.grad is not None
-
-
-def test_fused_conv_is_one_call_in_inference_and_public_ops_otherwise(monkeypatch):
-    fused = ConvAct.from_conv(nn.Conv2d(8, 16, 1), act=nn.GELU()).eval()
-    x = torch.randn(1, 8, 4, 4)
-    ops = _ops(lambda: fused(x))
-    assert 'mkldnn::_convolution_pointwise' in ops and 'aten::gelu' not in ops
-    # a torch whose private op is missing or has another signature: public ops
-    monkeypatch.setattr(fusion, '_pointwise', mock.Mock(side_effect=TypeError('signature')))
-    fusion.onednn_fusion_available.cache_clear()
-    try:
-        assert not fusion.onednn_fusion_available()
-        ops = _ops(lambda: torch.testing.assert_close(fused(x), F.gelu(fused._conv_forward(
-            x, fused.weight, fused.bias))))
-        assert 'aten::gelu' in ops and 'mkldnn::_convolution_pointwise' not in ops
-    finally:
-        fusion.onednn_fusion_available.cache_clear()
-
-
-def test_packed_weights_follow_the_weight_shape_and_memory_format():
-    """A fused conv keeps its weight in oneDNN's layout between channels_last
-    calls (a buffer that is not saved); a new input shape or new weights must
-    not reuse a stale one (the tools load a checkpoint after the structure is
-    built). In channels_last the packed path agrees with the unpacked one bit
-    for bit; NCHW inputs are not packed (see mmplug.models.fusion)."""
-    torch.manual_seed(0)
-    conv = nn.Conv2d(16, 32, 1)
-    fused = ConvAct.from_conv(conv, act=nn.GELU())
-    cl = torch.channels_last
-    inputs = [torch.randn(2, 16, 8, 8), torch.randn(2, 16, 8, 8).to(memory_format=cl),
-              torch.randn(1, 16, 5, 7).to(memory_format=cl), torch.randn(2, 16, 8, 8)]
-    with torch.no_grad():
-        for step in range(2):
-            for x in inputs:
-                out = fused(x)
-                if x.is_contiguous(memory_format=cl):  # packed: the same as unpacked
-                    assert fused.packed_weight is not None
-                    unpacked = fusion._pointwise(x, fusion._conv_args(conv, conv.weight),
-                                                 fused.act)
-                    assert torch.equal(out, unpacked)
-                torch.testing.assert_close(out, F.gelu(conv(x)))
-            fused.load_state_dict({'weight': torch.randn(32, 16, 1, 1),
-                                   'bias': torch.randn(32)})
-    assert set(fused.state_dict()) == {'weight', 'bias'}
-    for copy in (pickle.loads(pickle.dumps(fused)), torch.nn.Module.to(fused, torch.float64)):
-        with torch.no_grad():  # rebuilt, never reused across a copy or a dtype change
-            torch.testing.assert_close(copy(inputs[1].to(copy.weight.dtype)),
-                                       F.gelu(conv.to(copy.weight.dtype)(
-                                           inputs[1].to(copy.weight.dtype))))
 
 
 # ------------------------------------------------------- backbone families
@@ -221,24 +134,24 @@ def test_deploy_form_computes_the_same_with_fewer_tensors(cls, kwargs, refconv):
     with torch.no_grad():
         assert_same(model(x), expected)
 
-    # the packed path through the whole deployed backbone, in channels_last
+    # and in channels_last, laid out as it came
     model = model.to(memory_format=torch.channels_last)
     x_cl = x.contiguous(memory_format=torch.channels_last)
     with torch.no_grad():
-        for _ in range(2):  # packs, then reuses
-            assert_same(model(x_cl), expected)
-    fused = [m for m in model.modules() if isinstance(m, (ConvAct, ConvAdd))]
-    assert all(m.packed_weight is not None for m in fused)
-    assert bool(fused) == (cls is not EMO)  # EMO has no MetaNeXt block
+        outs = model(x_cl)
+    assert_same(outs, expected)
+    assert all(o.is_contiguous(memory_format=torch.channels_last) for o in outs)
 
 
 @pytest.mark.parametrize('cls,kwargs', FAMILIES, ids=[c.__name__ for c, _ in FAMILIES])
-def test_training_and_eval_forms_use_public_ops_only(cls, kwargs):
+def test_every_form_uses_public_ops_only(cls, kwargs):
     model = cls(**kwargs, init_cfg=None).eval()
     x = torch.randn(1, 3, 32, 32).contiguous(memory_format=torch.channels_last)
-    ops = _ops(lambda: model.to(memory_format=torch.channels_last)(x))
-    assert not [op for op in ops if op.startswith('mkldnn::')]
-    assert not [m for m in model.modules() if isinstance(m, (ConvAct, ConvAdd))]
+    for form in ('eval', 'deploy'):
+        if form == 'deploy':
+            switch_to_deploy(model)
+        ops = _ops(lambda: model.to(memory_format=torch.channels_last)(x))
+        assert not [op for op in ops if op.startswith('mkldnn::')], form
 
 
 def test_whole_detector_and_segmentor_switch():
@@ -272,7 +185,8 @@ def test_reparameterize_then_test_gives_the_same_predictions(tmp_path):
     """The demo model with RefConv layers (random maps) trains a few steps;
     tools/test.py on the training pair and on the pair that
     tools/reparameterize.py writes give the same metrics and predictions,
-    and the deploy pair exports (backbone and neck) to ONNX."""
+    and the deploy pair exports to an end-to-end ONNX file that predicts the
+    same."""
     cfg = write_demo_config(
         tmp_path, train=4, val=2, train_cfg='dict(max_epochs=1, val_interval=1)',
         param_scheduler='[]',
@@ -309,11 +223,8 @@ def test_reparameterize_then_test_gives_the_same_predictions(tmp_path):
         torch.testing.assert_close(a['bboxes'], b['bboxes'], rtol=1e-4, atol=1e-3)
 
     onnx = run_tool('tools/deploy/export_onnx.py', deploy_cfg, '--checkpoint', deploy_ckpt,
-                    '--shape', 64, 96, '--out', tmp_path / 'det.onnx')
+                    '--shape', 64, 96, '--work-dir', tmp_path / 'e2e')
     assert onnx.returncode == 0, onnx.stderr[-3000:]
-    err = float(onnx.stdout.split('largest relative difference')[1])
-    assert err < 1e-4
-    parts = [line.split('|')[2].strip() for line in onnx.stdout.splitlines()
-             if line.startswith('| ') and ' --- ' not in line]
-    assert parts[1:] == [
-        'image', 'roi_head.bbox_head', 'roi_head.mask_head']
+    assert (tmp_path / 'e2e/end2end.onnx').is_file() and (tmp_path / 'e2e/deploy.json').is_file()
+    assert re.search(r' [1-9]\d* detections matched, 0 unmatched, 0 of PyTorch', onnx.stdout), \
+        onnx.stdout

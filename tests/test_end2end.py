@@ -16,7 +16,7 @@ from mmplug.apis import build_model
 from mmplug.deploy.compare import check_end2end, match_detections
 from mmplug.deploy.end2end import end2end
 from mmplug.deploy.export import adaptive_avg_pool2d, export_end2end
-from mmplug.deploy.quantize import NETWORK_SCOPES
+from mmplug.deploy.quantize import NETWORK_SCOPES, quantize_dir
 from tests.helpers import ROOT, run_tool, write_demo_config
 from tests.test_deploy import randomize
 
@@ -96,6 +96,29 @@ def test_only_the_network_is_quantized(tmp_path):
     assert names and all(n.startswith(NETWORK_SCOPES) for n in names)
     boxes = [n.name for n in nodes if n.op_type in ('NonMaxSuppression', 'RoiAlign', 'TopK')]
     assert boxes and not any(n.startswith(NETWORK_SCOPES) for n in boxes)
+
+
+def test_int8_file_quantizes_the_network_and_runs_on_both_engines(tmp_path):
+    from mmplug_runtime import Predictor
+    cfg, model = small_model('maskrcnn_fasternet_refconv')
+    export_end2end(model, cfg, str(tmp_path), torch.randn(1, 3, 64, 64))
+    gen = torch.Generator().manual_seed(2)
+    calibration = [{'image': torch.randn(1, 3, 64, 96, generator=gen).numpy(),
+                    'img_shape': np.array([[64.0, 96.0]], np.float32)} for _ in range(2)]
+    quantize_dir(str(tmp_path), calibration, dict(images=2, source='random'))
+    meta = json.loads((tmp_path / 'deploy.json').read_text())
+    assert meta['files']['int8'] == 'end2end.int8.onnx' and meta['int8_calibration']['images'] == 2
+    nodes = onnx.load(str(tmp_path / 'end2end.int8.onnx')).graph.node
+    made_by = {out: n for n in nodes for out in n.output}
+    assert sum(n.op_type == 'QuantizeLinear' for n in nodes) > 10
+    for n in nodes:  # boxes and scores stay float32 (RoiAlign pools quantized features)
+        if n.op_type in ('NonMaxSuppression', 'RoiAlign', 'TopK'):
+            boxes = n.input[1:] if n.op_type == 'RoiAlign' else n.input
+            assert all(made_by[i].op_type != 'DequantizeLinear' for i in boxes if i in made_by)
+    image = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
+    for backend in ('onnxruntime', 'openvino'):
+        result = Predictor(tmp_path, backend, 'int8').predict([image])[0]
+        assert result['bboxes'].shape[1:] == (4, ) and result['masks'].shape[1:] == (70, 90)
 
 
 def test_partial_conv_exports_as_a_conv_on_a_slice(tmp_path):

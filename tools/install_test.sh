@@ -28,9 +28,7 @@ say() { printf '\n[install-test] %s\n' "$*"; }
 start=$(date +%s)
 
 say "building the wheel"
-"$venv/bin/python" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . 2>&1 \
-    | grep -v -e '^WARNING: Location' || true
-whl=$(ls "$work"/dist/mmplug-*.whl)
+whl=$(build_wheel "$venv/bin/python" "$work/dist")
 unzip -l "$whl" >"$work/wheel.txt"
 n_configs=$(grep -c 'mmplug/.mim/configs/.*\.py$' "$work/wheel.txt")
 n_local=$(find configs -name '*.py' | wc -l)

@@ -28,9 +28,7 @@ fail() { echo "runtime_test: $*" >&2; exit 1; }
 start=$(date +%s)
 
 say "building the wheel"
-"$dev" -m pip wheel -q --no-deps --no-build-isolation -w "$work/dist" . 2>&1 \
-    | grep -v -e '^WARNING: Location' || true
-whl=$(ls "$work"/dist/mmplug-*.whl)
+whl=$(build_wheel "$dev" "$work/dist")
 unzip -l "$whl" >"$work/wheel.txt"
 for f in mmplug_runtime/__init__.py mmplug/.mim/tools/deploy/infer.py \
     mmplug/.mim/tools/deploy/benchmark.py; do

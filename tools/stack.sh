@@ -10,6 +10,8 @@
 #                                     for PYTHON's version
 #   write_requirements FILE           the stack's pins but mmcv's (installed
 #                                     from the cached wheel), as one file
+#   build_wheel PYTHON DIR            build mmplug's wheel into DIR with
+#                                     PYTHON; prints its path
 case ${STACK:=openmmlab} in
     openmmlab) pins=requirements/stack.txt; venv=.venv; mmcv=mmcv; extra=openmmlab ;;
     onedl) pins=requirements/stack-onedl.txt; venv=.venv-onedl; mmcv=onedl-mmcv; extra=onedl ;;
@@ -31,4 +33,9 @@ mmcv_wheels() {
 }
 write_requirements() {
     grep -h -v -e '^-r ' -e "^$mmcv==" "$common" "$pins" >"$1"
+}
+build_wheel() {
+    "$1" -m pip wheel -q --no-deps --no-build-isolation -w "$2" . 2>&1 \
+        | grep -v -e '^WARNING: Location' >&2 || true
+    ls "$2"/mmplug-*.whl
 }

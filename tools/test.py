@@ -23,7 +23,6 @@ from mmplug.cli import (
     wrap_tta,
 )
 from mmplug.engine.compile import enable_compile
-from mmplug.precision import PRECISIONS, enable_precision
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -43,9 +42,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true',
                         help="torch.compile the model's test_step (with the config's compile "
                              'options, if any; mmplug.engine.CompileInferenceHook)')
-    parser.add_argument('--precision', choices=PRECISIONS,
-                        help='test the deploy form, with the backbone and neck in this precision '
-                             '(bf16: bfloat16, heads in fp32; mmplug.precision.PrecisionHook)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -72,8 +68,6 @@ def make_config(args: argparse.Namespace) -> Config:
         wrap_tta(cfg)
     if args.compile:
         enable_compile(cfg, train=False)
-    if args.precision:
-        enable_precision(cfg, args.precision)
     check_data(cfg, ['test_dataloader'])
     return cfg
 

@@ -184,3 +184,17 @@ def check_end2end(model, path: str, size=None, mask_thr: float = 0.5) -> Dict[st
     if task == 'instance_segmentation':
         total['mask_agreement'] = mask_agreement
     return total
+
+
+def describe_check(found: Dict[str, Any]) -> str:
+    """One line for what :func:`check_end2end` found."""
+    if 'score_error' in found:
+        return f'class scores within {found["score_error"]:.1e} (relative)'
+    if 'label_agreement' in found:
+        return f'label maps agree on {100 * found["label_agreement"]:.3f}% of the pixels'
+    line = (f'{found["matched"]} detections matched, {found["unmatched"]} unmatched, '
+            f'{found["ref_unmatched"]} of PyTorch\'s unmatched; scores within '
+            f'{found["score_diff"]:.1e}')
+    if 'mask_agreement' in found:
+        line += f'; masks agree on at least {100 * found["mask_agreement"]:.3f}% of the pixels'
+    return line

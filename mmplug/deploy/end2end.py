@@ -125,10 +125,20 @@ def _per_level(x: Tensor, channels: int) -> Tensor:
     return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1, channels)
 
 
-def _box_sizes_ok(boxes: Tensor, min_size: float) -> Tensor:
-    w = boxes[..., 2] - boxes[..., 0]
-    h = boxes[..., 3] - boxes[..., 1]
-    return (w > min_size) & (h > min_size)
+def _select(boxes: List[Tensor], scores: List[Tensor], groups: List[Tensor],
+            valid: List[Tensor], min_size: float, iou_thr: float, k: int) -> Tuple[Tensor, ...]:
+    """The candidates of every level joined, boxes not larger than
+    ``min_size`` dropped (where it is 0 or more, as mmdet's
+    ``min_bbox_size``), NMS within each group, the ``k`` best: boxes,
+    scores and groups (B, N, ...), and the kept indices and their mask (B, k)."""
+    boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
+    groups, valid = torch.cat(groups, 1), torch.cat(valid, 1)
+    if min_size >= 0:
+        w = boxes[..., 2] - boxes[..., 0]
+        h = boxes[..., 3] - boxes[..., 1]
+        valid = valid & (w > min_size) & (h > min_size)
+    index, kept = batched_nms(boxes, scores, groups, valid, iou_thr, k)
+    return boxes, scores, groups, index, kept
 
 
 def _detections(boxes: Tensor, scores: Tensor, labels: Tensor, index: Tensor,
@@ -232,11 +242,8 @@ class DenseDetector(_Detector):
             scores.append(gather_rows(flat, index))
             labels.append(index % self.num_classes)
             valid.append(kept)
-        boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
-        labels, valid = torch.cat(labels, 1), torch.cat(valid, 1)
-        if self.min_size >= 0:
-            valid = valid & _box_sizes_ok(boxes, self.min_size)
-        index, kept = batched_nms(boxes, scores, labels, valid, self.iou_thr, self.max_per_img)
+        boxes, scores, labels, index, kept = _select(boxes, scores, labels, valid, self.min_size,
+                                                     self.iou_thr, self.max_per_img)
         return _detections(boxes, scores, labels, index, kept)
 
 
@@ -271,11 +278,8 @@ class RPN(nn.Module):
             scores.append(gather_rows(prob, index))
             levels.append(torch.full_like(index, level))
             valid.append(kept)
-        boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
-        levels, valid = torch.cat(levels, 1), torch.cat(valid, 1)
-        if self.min_size >= 0:
-            valid = valid & _box_sizes_ok(boxes, self.min_size)
-        index, kept = batched_nms(boxes, scores, levels, valid, self.iou_thr, self.max_per_img)
+        boxes, _, _, index, kept = _select(boxes, scores, levels, valid, self.min_size,
+                                           self.iou_thr, self.max_per_img)
         return gather_rows(boxes, index), kept
 
 

@@ -83,11 +83,20 @@ def pipeline_spec(pipeline: List[dict]) -> List[dict]:
     return steps
 
 
+def model_cfg(cfg: Config) -> dict:
+    """The config's model, also inside the ``mmplug.Deployed`` wrapper of a
+    deploy config (tools/reparameterize.py)."""
+    model = cfg.model
+    while _type_name(model) == 'Deployed':
+        model = model['module']
+    return model
+
+
 def data_preprocessor(cfg: Config) -> dict:
     """The model's data preprocessor config: ``model.data_preprocessor``, or
     the top-level ``data_preprocessor`` that mmengine's runner gives a model
     without one (mmpretrain's configs)."""
-    return dict(cfg.model.get('data_preprocessor') or cfg.get('data_preprocessor') or {})
+    return dict(model_cfg(cfg).get('data_preprocessor') or cfg.get('data_preprocessor') or {})
 
 
 def preprocess_spec(cfg: Config) -> Dict[str, Any]:
@@ -126,7 +135,7 @@ def task_of_config(cfg: Config) -> str:
     """
     scope = cfg.get('default_scope')
     if scope == 'mmdet':
-        masks = (cfg.model.get('roi_head') or {}).get('mask_head')
+        masks = (model_cfg(cfg).get('roi_head') or {}).get('mask_head')
         return 'instance_segmentation' if masks else 'detection'
     tasks = {'mmseg': 'semantic_segmentation', 'mmpretrain': 'classification'}
     if scope not in tasks:
@@ -141,7 +150,7 @@ def postprocess_spec(cfg: Config, task: str) -> Dict[str, Any]:
     (empty for other tasks)."""
     if task not in ('detection', 'instance_segmentation'):
         return {}
-    test_cfg = cfg.model.get('test_cfg') or {}
+    test_cfg = model_cfg(cfg).get('test_cfg') or {}
     test_cfg = test_cfg.get('rcnn') or test_cfg
     spec = dict(score_thr=test_cfg.get('score_thr'), max_per_img=test_cfg.get('max_per_img'))
     if task == 'instance_segmentation':

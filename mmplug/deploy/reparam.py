@@ -4,11 +4,11 @@ Each layer or block that has an inference form has a ``switch_to_deploy()``
 method that produces it in place (idempotent): RefConv folds into a plain
 conv, a BatchNorm into the conv before it or the 1x1 conv after it, a layer
 scale into the projection before it, FasterNet's partial conv switches to its
-slicing form, and an MLP's convs become fused convs (conv + activation, conv
-+ residual add; :mod:`mmplug.models.fusion`) that keep the state-dict keys.
-:func:`switch_to_deploy` walks a whole model (a backbone, a detector, a
-segmentor), children first, so a block folds into convs that are already
-plain.
+slicing form. The deploy form is the folded model in plain PyTorch layers;
+speed on a deploy target comes from the engines it is exported to
+(:mod:`mmplug.deploy.export`). :func:`switch_to_deploy` walks a whole model
+(a backbone, a detector, a segmentor), children first, so a block folds into
+convs that are already plain.
 """
 import torch
 from torch import nn

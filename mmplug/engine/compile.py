@@ -13,9 +13,7 @@ What is compiled is the bound step method, as mmengine does, not the module:
 the model stays the same object, so checkpoints keep their keys (no
 ``_orig_mod.`` prefix). Dynamo breaks the graph where the code leaves
 PyTorch (mmcv's NMS and RoIAlign, NumPy, the data samples) and compiles the
-pieces in between; the fused convolutions of a deploy model take their plain
-path while compiling (:mod:`mmplug.models.fusion`), since inductor fuses them
-itself.
+pieces in between.
 """
 import inspect
 from typing import Optional, Sequence, Union

@@ -4,8 +4,7 @@ Each piece lives here once: stochastic depth and its schedule, the 1x1-conv
 MLP, a stage, padding for patchify layers, and the translation of
 OpenMMLab's ``norm_cfg``/``act_cfg``/``conv_cfg`` dicts into plain layer
 factories (so that blocks take callables and never look anything up in a
-registry themselves). The folds of the deploy forms are in :mod:`.reparam`,
-the fused inference convs in :mod:`.fusion`.
+registry themselves). The folds of the deploy forms are in :mod:`.reparam`.
 """
 from typing import Callable, List, Optional, Sequence
 
@@ -15,7 +14,6 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .fusion import ConvAct, can_fuse_act
 from .reparam import fold_norm_into_prev_conv
 
 NormLayer = Callable[[int], nn.Module]
@@ -178,14 +176,8 @@ class ConvMlp(nn.Module):
         return self.fc2(self.hidden(x))
 
     def switch_to_deploy(self) -> None:
-        """Fold a BatchNorm of the hidden layer into ``fc1``; then, with no
-        norm left between them, fuse ``fc1`` and the activation
-        (:class:`~mmplug.models.fusion.ConvAct`)."""
+        """Fold a BatchNorm of the hidden layer into ``fc1``."""
         self.norm = fold_norm_into_prev_conv(self.fc1, self.norm)
-        if (isinstance(self.norm, nn.Identity) and type(self.fc1) is nn.Conv2d
-                and can_fuse_act(self.act)):
-            self.fc1 = ConvAct.from_conv(self.fc1, act=self.act)
-            self.act = nn.Identity()
 
 
 class Stage(nn.Module):

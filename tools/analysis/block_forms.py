@@ -5,9 +5,7 @@ real modules:
    LayerNorm and a 1x1-conv MLP on NCHW) against timm's ``ConvNeXtBlock`` in
    the official form (permute, LayerNorm and Linear MLP), both from ConvNeXt-T
    at two stage shapes, in training and inference, NCHW and channels_last;
-2. the deploy form's fused 1x1 conv + GELU (:class:`ConvAct`) against the
-   plain conv and GELU;
-3. the channels-first LayerNorm with and without its affine part, which
+2. the channels-first LayerNorm with and without its affine part, which
    decides whether deploy mode folds that part into the next conv (it does
    not: without it the norm is slower on this CPU).
 
@@ -24,7 +22,6 @@ import torch
 from torch import nn
 
 from mmplug import ConvNeXt
-from mmplug.models.fusion import ConvAct
 from mmplug.models.layers import LayerNorm2d
 
 
@@ -74,15 +71,6 @@ def main() -> None:
                 print(f'ConvNeXt-T block C={c} {hw}x{hw} channels_last={channels_last} '
                       f'train={train}: ' + ', '.join(f'{k} {v:.1f} ms' for k, v in ms.items())
                       + f', mmplug/timm {ratio:.2f}')
-
-    conv, act = nn.Conv2d(96, 384, 1), nn.GELU()
-    fused = ConvAct.from_conv(conv, act=act).eval()
-    for fmt in (torch.contiguous_format, torch.channels_last):
-        x = torch.randn(8, 96, 56, 56).contiguous(memory_format=fmt)
-        ms = median_ms({'conv + GELU': step(nn.Sequential(conv, act), x, False),
-                        'ConvAct (fused)': step(fused, x, False)}, 10)
-        print(f'1x1 conv 96->384 + GELU, 8x96x56x56 {fmt}: '
-              + ', '.join(f'{k} {v:.1f} ms' for k, v in ms.items()))
 
     for c, hw in ((96, 56), (384, 14)):
         x = torch.randn(8, c, hw, hw)

@@ -142,22 +142,21 @@ def main() -> None:
     print(f'decoded {args.image[0]}x{args.image[1]} image to final results, median of '
           f'{args.repeats} interleaved rounds; ms (speed-up against the training form)\n')
     work = args.out_dir or tempfile.mkdtemp(prefix='deploy_speed_')
-    rows = {}
-    with exit_on_error('deploy_speed.py'):
-        for config in args.configs:
-            rows[config] = measure(config, args, work)
-    names = sorted({n for r in rows.values() for n in r}, key=lambda n: (
-        not n.startswith('PyTorch'), n))
-    print('| config | ' + ' | '.join(names) + f' | best | target {TARGET}x |')
-    print('|' + ' --- |' * (len(names) + 3))
-    for config, times in rows.items():
+    header = False
+    for config in args.configs:
+        with exit_on_error('deploy_speed.py'):
+            times = measure(config, args, work)
+        names = sorted(times, key=lambda n: (not n.startswith('PyTorch'), n))
+        if not header:
+            print('| config | ' + ' | '.join(names) + f' | best | target {TARGET}x |')
+            print('|' + ' --- |' * (len(names) + 3))
+            header = True
         base = times['PyTorch training form']
-        cells = [f'{times[n] * 1e3:.0f} ({base / times[n]:.2f}x)' if n in times else '-'
-                 for n in names]
+        cells = [f'{times[n] * 1e3:.0f} ({base / times[n]:.2f}x)' for n in names]
         best = min(times, key=times.get)
         ok = 'ok' if base / times[best] >= TARGET else 'MISSED'
         print(f'| {osp.basename(config)} | ' + ' | '.join(cells) +
-              f' | {best} | {base / times[best]:.2f}x {ok} |')
+              f' | {best} | {base / times[best]:.2f}x {ok} |', flush=True)
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ import torch
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_model, load_deployed
 from mmplug.cli import exit_on_error, read_config
-from mmplug.deploy.compare import check_end2end
+from mmplug.deploy.compare import check_end2end, describe_check
 from mmplug.deploy.export import GRAPH, export_end2end
 
 
@@ -53,7 +53,8 @@ def main() -> None:
     path = osp.join(args.work_dir, GRAPH)
     print(f'wrote {path} ({osp.getsize(path) / 2**20:.2f} MB) and '
           f'{osp.join(args.work_dir, "deploy.json")}')
-    print(check_end2end(model, path))
+    print('onnxruntime against PyTorch on a batch of two images of another size: '
+          + describe_check(check_end2end(model, path)))
 
 
 if __name__ == '__main__':

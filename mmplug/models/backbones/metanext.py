@@ -15,7 +15,6 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from ..fusion import ConvAdd
 from ..layers import (
     ConvLayer,
     ConvMlp,
@@ -57,29 +56,20 @@ class MetaNeXtBlock(nn.Module):
         self.gamma = nn.Parameter(torch.full((channels, ), float(layer_scale_init_value))) \
             if layer_scale_init_value > 0 else None
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
-        self.deploy = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.norm(self.token_mixer(x))
-        if self.deploy:  # gamma is in fc2, which also adds the shortcut
-            return self.mlp.fc2(self.mlp.hidden(y), x)
-        y = self.mlp(y)
+        y = self.mlp(self.norm(self.token_mixer(x)))
         if self.gamma is not None:
             y = y * self.gamma.view(-1, 1, 1)
         return x + self.drop_path(y)
 
     def switch_to_deploy(self) -> None:
         """A BatchNorm after the mixer into ``mlp.fc1`` (a LayerNorm stays),
-        the layer scale into ``mlp.fc2``, which becomes a
-        :class:`~mmplug.models.fusion.ConvAdd` that adds the shortcut."""
-        if self.deploy:
-            return
+        the layer scale into ``mlp.fc2``."""
         self.norm = fold_norm_into_next_conv(self.norm, self.mlp.fc1)
         if self.gamma is not None:
             scale_conv_output(self.mlp.fc2, self.gamma)
             self.gamma = None
-        self.mlp.fc2 = ConvAdd.from_conv(self.mlp.fc2)
-        self.deploy = True
 
 
 class MetaNeXt(BaseBackbone):
