@@ -391,7 +391,8 @@ class Segmentor(nn.Module):
         mode = (model.test_cfg or {}).get('mode', 'whole')
         if mode != 'whole':
             raise ValueError(f'end-to-end export runs whole-image inference, not '
-                             f'test_cfg.mode={mode!r}')
+                             f'test_cfg.mode={mode!r}; export with --cfg-options '
+                             f'model.test_cfg.mode=whole (another test protocol)')
         self.backbone = model.backbone
         self.neck = getattr(model, 'neck', None) if model.with_neck else None
         self.head = model.decode_head

@@ -2,7 +2,7 @@
 ONNX file that runs without PyTorch, and check it with onnxruntime.
 
     python tools/deploy/export_onnx.py CONFIG [--checkpoint CKPT] --work-dir DIR \
-        [--shape H W] [--int8 N]
+        [--shape H W] [--int8 N] [--cfg-options k=v ...]
 
 CONFIG is any mmdet, mmseg or mmpretrain config (or an ``mmplug::`` name).
 The model is built, the checkpoint loaded (a training checkpoint or one from
@@ -20,6 +20,7 @@ import argparse
 import os.path as osp
 
 import torch
+from mmengine.config import DictAction
 
 import mmplug  # noqa: F401  (shims and registration)
 from mmplug.apis import build_model, load_deployed
@@ -39,9 +40,12 @@ def main() -> None:
                         'takes any size)')
     parser.add_argument('--int8', type=int, default=0, metavar='N',
                         help='also write end2end.int8.onnx, calibrated on N training images')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, as key=value (e.g. '
+                        'model.test_cfg.mode=whole for a segmentor that slides)')
     args = parser.parse_args()
     with exit_on_error('export_onnx.py'):
-        cfg = read_config(args.config)
+        cfg = read_config(args.config, args.cfg_options)
         model = build_model(cfg)
         if args.checkpoint:
             load_deployed(model, args.checkpoint)
