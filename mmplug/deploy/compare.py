@@ -84,7 +84,9 @@ def reference(model, image, img_shape) -> list:
     map at the input size, classifiers the scores. The model is in its
     deploy form."""
     import torch
-    task = _task(model)
+
+    from .end2end import task_of
+    task = task_of(model)
     n, _, h, w = image.shape
     with torch.no_grad():
         if task == 'classification':
@@ -109,11 +111,6 @@ def reference(model, image, img_shape) -> list:
                 item.append(p.masks.numpy())
             out.append(item)
         return out
-
-
-def _task(model) -> str:
-    from .end2end import task_of
-    return task_of(model)
 
 
 def paste_masks(probs, boxes, size, threshold: float = 0.5):
@@ -144,8 +141,9 @@ def check_end2end(model, path: str, size=None, mask_thr: float = 0.5) -> Dict[st
     """
     import torch
 
+    from .end2end import task_of
     from .export import example_inputs
-    task = _task(model)
+    task = task_of(model)
     size = size or ((96, 128) if task in ('detection', 'instance_segmentation') else (100, 116))
     gen = torch.Generator().manual_seed(1)
     image = torch.randn(2, 3, *size, generator=gen)

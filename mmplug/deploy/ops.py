@@ -113,13 +113,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, valid: Tensor, iou_
     selected = _NonMaxSuppression.apply(shifted, scores[:, None], float(iou_threshold), -0.5, k)
     kept = torch.zeros_like(scores)
     kept[selected[:, 0], selected[:, 2]] = 1.0
-    ranked = torch.where(kept > 0, scores, invalid)
-    # at least k columns, so that TopK never asks for more than there are
-    ranked = torch.cat([ranked, invalid[:, :1].expand(-1, k)], 1)
-    best, index = ranked.topk(k, dim=1)
-    is_kept = best >= 0
-    index = torch.where(is_kept, index, torch.zeros_like(index))
-    return index, is_kept
+    return topk_valid(scores, kept > 0, k)
 
 
 def topk_valid(scores: Tensor, valid: Tensor, k: int) -> Tuple[Tensor, Tensor]:
@@ -132,6 +126,7 @@ def topk_valid(scores: Tensor, valid: Tensor, k: int) -> Tuple[Tensor, Tensor]:
     """
     invalid = torch.full_like(scores, -1.0)
     ranked = torch.where(valid, scores, invalid)
+    # at least k columns, so that TopK never asks for more than there are
     ranked = torch.cat([ranked, invalid[:, :1].expand(-1, k)], 1)
     best, index = ranked.topk(k, dim=1)
     is_valid = best >= 0

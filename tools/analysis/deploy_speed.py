@@ -24,7 +24,7 @@ import copy
 import os
 import os.path as osp
 import tempfile
-from typing import Dict, List
+from typing import Dict
 
 import numpy as np
 import torch
@@ -37,8 +37,8 @@ from mmplug.cli import exit_on_error, read_config
 from mmplug.deploy.export import export_end2end
 from mmplug.deploy.quantize import quantize_dir
 from mmplug_runtime import Predictor, host_info, preprocess, read_spec
-from mmplug_runtime.host import describe, has_bf16
-from mmplug_runtime.selection import installed_backends
+from mmplug_runtime.host import describe
+from mmplug_runtime.selection import candidates, installed_backends
 
 #: The target of the deploy issue: the best path against PyTorch's training form.
 TARGET = 2.5
@@ -88,19 +88,6 @@ def pytorch_step(model: torch.nn.Module, cfg, image: np.ndarray):
     return step
 
 
-def engine_paths(directory: str) -> List[tuple]:
-    """(backend, precision) for every engine path this host runs."""
-    spec = read_spec(directory)
-    bf16 = has_bf16(host_info(measure=False))
-    paths = []
-    for backend in installed_backends():
-        for precision in spec['files']:
-            paths.append((backend, precision))
-        if backend == 'openvino' and bf16:
-            paths.append((backend, 'bf16'))
-    return paths
-
-
 def measure(config: str, args: argparse.Namespace, work: str) -> Dict[str, float]:
     cfg = read_config(config)
     model = randomize(build_model(cfg))
@@ -116,7 +103,8 @@ def measure(config: str, args: argparse.Namespace, work: str) -> Dict[str, float
         feeds = [preprocess([im], spec['preprocess']).feeds(list(spec['inputs']))
                  for im in images]
         quantize_dir(out, feeds, dict(images=args.calib, source='generated'))
-    for backend, precision in engine_paths(out):
+    paths = candidates(read_spec(out), host_info(measure=False), installed_backends())  # int8 too
+    for backend, precision in paths:
         predictor = Predictor(out, backend, precision, threads=args.threads)
         fns[f'{backend} {precision}'] = (lambda p=predictor: p.predict([image]))
     timing = time_alternating(fns, repeats=args.repeats, warmup=1, min_seconds=0.5)
