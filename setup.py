@@ -59,7 +59,7 @@ def link_mim_files() -> None:
 # own CUDA build where they have one: an installed torch satisfies the
 # extras' range.
 install_requires = ['numpy']
-# What mmplug imports besides the OpenMMLab packages: mmplug/compat.py
+# What mmplug imports besides the OpenMMLab packages: mmplug/integration
 # registers checkpoint types with torch.serialization.add_safe_globals, new in
 # torch 2.4; the shapes data set draws with Pillow.
 stack_requires = ['torch>=2.4', 'Pillow']

@@ -152,6 +152,29 @@ def check_data(cfg: Config, loaders: List[str]) -> None:
                         f'trains configs/demo/ on a generated data set.')
 
 
+def check_optimizer(cfg: Config) -> None:
+    """Check that the config's optimizer type is registered in its scope.
+
+    mmengine's constructor would fail on a misspelt type with "None is not a
+    callable object".
+
+    Raises:
+        ValueError: naming the type and the known ones.
+    """
+    optimizer = (cfg.get('optim_wrapper') or {}).get('optimizer') or {}
+    name = optimizer.get('type')
+    if not isinstance(name, str):
+        return
+    registry = _registry(cfg, 'OPTIMIZERS')
+    if registry.get(name) is None:
+        known, node = set(), registry
+        while node is not None:
+            known.update(node.module_dict)
+            node = node.parent
+        raise ValueError(f'optim_wrapper.optimizer.type {name!r} is not registered in '
+                         f'{cfg.default_scope}; known: {", ".join(sorted(known))}')
+
+
 def config_dicts(node) -> Iterator[dict]:
     """Every dict of a nested config (dicts, lists and tuples), each before
     the dicts inside it; a caller may change the values of one it is given.
@@ -188,18 +211,51 @@ def revert_sync_bn(node) -> int:
     return count
 
 
+def _init_cpu_process_group(launcher: str) -> None:
+    """Start the process group over gloo for a launcher's environment, as
+    mmengine's ``init_dist`` does on GPUs (which sets a CUDA device first and
+    so fails without one)."""
+    import subprocess
+
+    import torch.distributed as dist
+    env = os.environ
+    if launcher == 'slurm':
+        env.setdefault('MASTER_PORT', '29500')
+        if 'MASTER_ADDR' not in env:
+            env['MASTER_ADDR'] = subprocess.getoutput(
+                f'scontrol show hostname {env["SLURM_NODELIST"]} | head -n1')
+        env.update(RANK=env['SLURM_PROCID'], WORLD_SIZE=env['SLURM_NTASKS'],
+                   LOCAL_RANK=env.get('SLURM_LOCALID', '0'))
+    elif launcher == 'mpi':
+        env.setdefault('MASTER_ADDR', '127.0.0.1')
+        env.setdefault('MASTER_PORT', '29500')
+        env.update(RANK=env['OMPI_COMM_WORLD_RANK'], WORLD_SIZE=env['OMPI_COMM_WORLD_SIZE'],
+                   LOCAL_RANK=env['OMPI_COMM_WORLD_LOCAL_RANK'])
+    dist.init_process_group('gloo')
+
+
 def build_runner(cfg: Config) -> Runner:
     """The config's runner (``runner_type`` if it names one).
 
-    A distributed run without CUDA trains its SyncBN layers as BatchNorm:
-    PyTorch's SyncBatchNorm refuses CPU tensors in a distributed run, and
-    mmengine reverts it only in non-distributed runs. GPU runs keep it.
+    A distributed run without CUDA (``launcher`` other than ``'none'``) runs
+    over gloo: the process group is started here (the runner then uses it),
+    the model is wrapped without device ids (DDP refuses them for a CPU
+    module), and its SyncBN layers train as BatchNorm (PyTorch's
+    SyncBatchNorm refuses CPU tensors in a distributed run, and mmengine
+    reverts it only in non-distributed runs). GPU runs keep all of it.
 
     Args:
         cfg: The loaded config (its ``launcher`` set).
     """
     import torch
+    import torch.distributed as dist
     if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        if not dist.is_initialized():
+            _init_cpu_process_group(cfg.launcher)
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        cfg.model_wrapper_cfg = dict(wrapper, device_ids=None)
         count = revert_sync_bn(cfg.model)
         if count:
             from mmengine.logging import print_log

@@ -9,23 +9,12 @@ A config anywhere may then inherit one of mmplug's, as it inherits mmdet's::
 
     _base_ = 'mmplug::det/fasternet_s_maskrcnn.py'
 
-mmengine 0.10 resolves ``pkg::`` only for the packages in its own table, and
-a config's ``custom_imports`` run only after its ``_base_`` is resolved, so
-``import mmplug`` (which mmplug's tools do first) teaches mmengine's
-:class:`~mmengine.config.Config` the one prefix ``mmplug::``:
-:func:`enable_config_inheritance`. A base named so is read as if named by its
-path: it keeps the scopes of its own bases (``mmdet::``, ``mmseg::``,
-``mmpretrain::``) and its ``default_scope``, so its model, data set and
-optimizer dicts build in the downstream library's registries, exactly as when
-the file itself is loaded. mmengine would give every dict of such a base the
-scope ``mmplug`` instead, which has none of those classes.
+A config's ``custom_imports`` run only after its ``_base_`` is resolved, so
+``import mmplug`` (which mmplug's tools do first) must come before; how the
+name reaches this module is :mod:`mmplug.integration.configs`.
 """
-import functools
 from pathlib import Path
-from typing import List, Optional, Tuple
-
-from mmengine.config import Config
-from mmengine.config.utils import MODULE2PACKAGE
+from typing import List
 
 #: The package's own files, where OpenMMLab packages keep theirs.
 MIM = Path(__file__).resolve().parent / '.mim'
@@ -77,25 +66,3 @@ def config_path(name: str) -> Path:
             sorted({c.split('/')[0] for c in shipped}))
         raise FileNotFoundError(f'mmplug ships no config {PREFIX}{rel}; known: {known}')
     return path
-
-
-def _resolving_mmplug(get_cfg_path):
-    if getattr(get_cfg_path, 'resolves_mmplug', False):
-        return get_cfg_path
-
-    @functools.wraps(get_cfg_path)
-    def wrapper(cfg_path: str, filename: str) -> Tuple[str, Optional[str]]:
-        if cfg_path.startswith(PREFIX):
-            return str(config_path(cfg_path)), None  # None: the scopes the file gives
-        return get_cfg_path(cfg_path, filename)
-
-    wrapper.resolves_mmplug = True
-    return staticmethod(wrapper)
-
-
-def enable_config_inheritance() -> None:
-    """Let ``_base_`` (and mmengine's table of packages with configs) name
-    mmplug's configs as ``mmplug::<task>/<name>.py``; calling it again does
-    nothing more."""
-    Config._get_cfg_path = _resolving_mmplug(Config._get_cfg_path)
-    MODULE2PACKAGE.setdefault('mmplug', 'mmplug')

@@ -1,36 +1,30 @@
-"""mmplug's registries, and how its classes join the downstream libraries'.
+"""Every class mmplug registers, and where: :data:`ENTRIES`.
 
-mmplug's own registries are children of mmengine's roots with scope
-``mmplug``, so ``type='mmplug.FasterNet'`` resolves from any OpenMMLab scope
-(mmengine imports this module when it meets the ``mmplug.`` prefix, and the
-registry imports its ``locations``). The same classes are also registered
-under their plain names in mmdet, mmseg and mmpretrain, whichever are
-installed, so that ``type='FasterNet'`` builds with any of those as the
-default scope once ``mmplug`` is imported (directly or through
-``custom_imports``). A name a library already uses for another class
-(mmpretrain's ``ConvNeXt``, mmseg's ``LayerDecayOptimizerConstructor``) is
-left to that library there; mmplug's class stays reachable with the
-``mmplug.`` prefix.
+This table is the one way in. A class of mmplug is registered by a line here,
+never by a decorator or a call in its own module, so "how does class X get
+into registry Y" is answered by reading :data:`ENTRIES`:
 
-The join is lazy. Knowing which names a library uses means importing its
-classes (its whole model zoo: seconds), and some of mmplug's classes
-subclass those (heads, data sets). But mmengine's ``Registry.get`` (hence
-every build from a config) first calls the registry's
-``import_from_location``, which imports the library's own classes once and
-sets ``_imported``. So :func:`join_downstream` (run by ``import mmplug``)
-only imports each library's ``registry`` module and wraps the
-``import_from_location`` of its ``MODELS``, ``DATASETS`` and
-``OPTIM_WRAPPER_CONSTRUCTORS``: once the library's classes are in, the
-wrapper imports mmplug's modules of that kind (:data:`SOURCES`) and registers
-each class whose name is still free, then runs the callbacks given to
-:func:`after_load` (compat shims of library classes). A registry already
-loaded is joined at once. The :func:`register` decorator records a class in
-mmplug's registry and for the libraries it names, and registers it in those
-already joined.
+- ``'mmplug'``: mmplug's own registries (below), children of mmengine's roots
+  with scope ``mmplug``, so ``type='mmplug.FasterNet'`` resolves from any
+  OpenMMLab scope (mmengine imports this module when it meets the prefix).
+- ``'mmdet'``, ``'mmseg'``, ``'mmpretrain'``: the library's registry of the
+  same kind, under the plain name (``type='FasterNet'`` with that default
+  scope), unless the library has a class of that name already (mmpretrain's
+  ``ConvNeXt``, mmseg's ``LayerDecayOptimizerConstructor``): there the
+  library's own class keeps the name and mmplug's stays reachable as
+  ``mmplug.<name>``.
+- ``'mmengine'``: mmengine's root registry, for what other libraries build
+  from it (mmcv builds conv layers from the root ``MODELS``).
+
+When: mmplug's and mmengine's at ``import mmplug`` for the root, and on a
+registry's first lookup for mmplug's own (:class:`MmplugRegistry`); a
+library's when that library's registry imports its own classes (its first
+lookup: :mod:`mmplug.integration.registries`), so that ``import mmplug``
+imports no model zoo or data set and a name the library uses stays its own.
 """
 import importlib
 import importlib.util
-from typing import Callable, List, Sequence, Set, Tuple, Type
+from typing import NamedTuple, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -38,136 +32,113 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import Registry
 
-#: Libraries whose registries mmplug's classes join, by their scope names.
+#: The libraries whose registries mmplug's classes join.
 DOWNSTREAM = ('mmdet', 'mmseg', 'mmpretrain')
-
-#: mmplug's modules that define classes of each kind (the attribute name of
-#: the registries), with the one library each serves and needs (None: all).
-SOURCES = {
-    'MODELS': (('mmplug.models', None), ('mmplug.models.heads', 'mmpretrain')),
-    'DATASETS': (('mmplug.datasets.det', 'mmdet'), ('mmplug.datasets.seg', 'mmseg')),
-    'OPTIM_WRAPPER_CONSTRUCTORS': (('mmplug.engine', None), ),
-}
+_ALL = ('mmplug', ) + DOWNSTREAM
 
 
-def _installed(scope: str) -> bool:
-    return importlib.util.find_spec(scope) is not None
+class Entry(NamedTuple):
+    """One registration.
+
+    Attributes:
+        kind: The registries' attribute name: ``'MODELS'``, ``'DATASETS'``,
+            ``'OPTIM_WRAPPER_CONSTRUCTORS'`` or ``'HOOKS'``.
+        name: The type name configs use.
+        source: ``'module'`` (the object is the module's attribute ``name``)
+            or ``'module:attribute'``.
+        scopes: The registries it joins, as the module docstring says.
+        needs: A library the source module imports (its classes subclass
+            that library's), or None.
+    """
+    kind: str
+    name: str
+    source: str
+    scopes: Tuple[str, ...]
+    needs: Optional[str] = None
+
+    def load(self):
+        """The registered object (importing its module)."""
+        module, _, attribute = self.source.partition(':')
+        return getattr(importlib.import_module(module), attribute or self.name)
 
 
-def _locations(kind: str) -> List[str]:
-    return [module for module, scope in SOURCES[kind] if scope is None or _installed(scope)]
+ENTRIES = (
+    Entry('MODELS', 'FasterNet', 'mmplug.models.backbones.fasternet', _ALL),
+    Entry('MODELS', 'InceptionNeXt', 'mmplug.models.backbones.inceptionnext', _ALL),
+    Entry('MODELS', 'ConvNeXt', 'mmplug.models.backbones.convnext', _ALL),
+    Entry('MODELS', 'EMO', 'mmplug.models.backbones.emo', _ALL),
+    Entry('MODELS', 'FasterNetClsHead', 'mmplug.models.heads', ('mmplug', 'mmpretrain'),
+          needs='mmpretrain'),
+    Entry('MODELS', 'MlpClsHead', 'mmplug.models.heads', ('mmplug', 'mmpretrain'),
+          needs='mmpretrain'),
+    Entry('MODELS', 'NormLinearClsHead', 'mmplug.models.heads', ('mmplug', 'mmpretrain'),
+          needs='mmpretrain'),
+    # wrappers that build another module from a config and return it changed
+    Entry('MODELS', 'Refocus', 'mmplug.models.refconv:build_refocused', ('mmplug', )),
+    Entry('MODELS', 'Deployed', 'mmplug.deploy.reparam:build_deployed', ('mmplug', )),
+    Entry('MODELS', 'RefConv', 'mmplug.models.refconv', ('mmengine', )),
+    Entry('DATASETS', 'ShapesCocoDataset', 'mmplug.datasets.det', ('mmplug', 'mmdet'),
+          needs='mmdet'),
+    Entry('DATASETS', 'ShapesSegDataset', 'mmplug.datasets.seg', ('mmplug', 'mmseg'),
+          needs='mmseg'),
+    Entry('OPTIM_WRAPPER_CONSTRUCTORS', 'LayerDecayOptimizerConstructor',
+          'mmplug.engine.optimizers', _ALL),
+    Entry('HOOKS', 'CompileInferenceHook', 'mmplug.engine.compile', ('mmengine', )),
+)
 
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope='mmplug', locations=_locations('MODELS'))
-DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, scope='mmplug', locations=_locations('DATASETS'))
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope='mmplug',
-    locations=_locations('OPTIM_WRAPPER_CONSTRUCTORS'))
-
-_KINDS = {
-    id(MODELS): 'MODELS',
-    id(DATASETS): 'DATASETS',
-    id(OPTIM_WRAPPER_CONSTRUCTORS): 'OPTIM_WRAPPER_CONSTRUCTORS',
-}
-_classes: List[Tuple[str, Type, Tuple[str, ...]]] = []  # (kind, class, scopes) registered
-_joined: Set[Tuple[str, str]] = set()  # (scope, kind) joined
+def installed(library: str) -> bool:
+    """Whether ``library`` (an import name) can be imported."""
+    return importlib.util.find_spec(library) is not None
 
 
-def register(registry: Registry, scopes: Sequence[str] = DOWNSTREAM) -> Callable[[Type], Type]:
-    """Class decorator: register into ``registry`` (one of mmplug's) and, as
-    the module docstring says, into the registry of the same kind of each
-    installed library in ``scopes``.
+def register_entries(scope: str, kind: str, registry: Registry) -> None:
+    """Register into ``registry`` (``scope``'s registry of ``kind``) every
+    entry meant for it; a name the registry has already keeps its class.
 
     Args:
-        registry: ``MODELS``, ``DATASETS`` or ``OPTIM_WRAPPER_CONSTRUCTORS``
-            of this module.
-        scopes: Downstream libraries to join.
+        scope: ``'mmplug'``, a library of :data:`DOWNSTREAM` or ``'mmengine'``.
+        kind: ``'MODELS'``, ...
+        registry: That registry.
     """
-    kind = _KINDS[id(registry)]
-
-    def decorate(cls: Type) -> Type:
-        registry.register_module(module=cls)
-        _classes.append((kind, cls, tuple(scopes)))
-        for scope in scopes:
-            if (scope, kind) in _joined:
-                _add(scope, kind, cls)
-        return cls
-
-    return decorate
+    for entry in ENTRIES:
+        if entry.kind != kind or scope not in entry.scopes:
+            continue
+        if entry.needs is not None and not installed(entry.needs):
+            continue
+        if entry.name not in registry.module_dict:
+            registry.register_module(name=entry.name, module=entry.load())
 
 
-def _target(scope: str, kind: str) -> Registry:
-    return getattr(importlib.import_module(f'{scope}.registry'), kind)
+class MmplugRegistry(Registry):
+    """One of mmplug's registries: registers its :data:`ENTRIES` on its first
+    lookup (every ``get`` and ``build`` starts with ``import_from_location``)."""
+
+    def __init__(self, name: str, kind: str, parent: Registry):
+        super().__init__(name, parent=parent, scope='mmplug')
+        self.kind = kind
+        self._entries_registered = False
+
+    def import_from_location(self) -> None:
+        super().import_from_location()
+        if not self._entries_registered:
+            self._entries_registered = True
+            register_entries('mmplug', self.kind, self)
 
 
-def _add(scope: str, kind: str, cls: Type) -> None:
-    target = _target(scope, kind)
-    if cls.__name__ not in target.module_dict:  # else the library's own class keeps it
-        target.register_module(module=cls)
+MODELS = MmplugRegistry('model', 'MODELS', MMENGINE_MODELS)
+DATASETS = MmplugRegistry('dataset', 'DATASETS', MMENGINE_DATASETS)
+OPTIM_WRAPPER_CONSTRUCTORS = MmplugRegistry(
+    'optimizer wrapper constructor', 'OPTIM_WRAPPER_CONSTRUCTORS',
+    MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS)
 
 
-def _join(scope: str, kind: str) -> None:
-    """Register mmplug's classes of ``kind`` meant for ``scope`` there."""
-    for module, serves in SOURCES[kind]:
-        if serves in (None, scope):
-            importlib.import_module(module)
-    _joined.add((scope, kind))
-    for k, cls, scopes in list(_classes):
-        if k == kind and scope in scopes:
-            _add(scope, kind, cls)
-
-
-def _hooks(scope: str, kind: str) -> List[Callable[[], None]]:
-    """The :func:`after_load` callbacks of ``scope``'s ``kind`` registry,
-    whose ``import_from_location`` is wrapped (once: the list lives on the
-    wrapper, so importing or reloading mmplug again does not wrap it again)."""
-    target = _target(scope, kind)
-    hooks = getattr(target.import_from_location, 'mmplug_after_load', None)
-    if hooks is not None:
-        return hooks
-    original, loading = target.import_from_location, []
-
-    def import_from_location() -> None:
-        if target._imported or loading:  # loaded, or asked while loading: only mmengine's
-            return original()
-        loading.append(True)
-        try:
-            original()
-        finally:
-            loading.clear()
-        if target._imported:  # the library's own classes are in: now mmplug's
-            _join(scope, kind)
-            for hook in list(hooks):
-                hook()
-
-    hooks = import_from_location.mmplug_after_load = []
-    target.import_from_location = import_from_location
-    return hooks
-
-
-def after_load(scope: str, kind: str, callback: Callable[[], None]) -> None:
-    """Call ``callback()`` once the ``kind`` registry (``'MODELS'``, ...) of
-    library ``scope`` has imported the library's classes: at once if it has,
-    never if the library is not installed."""
-    if not _installed(scope):
-        return
-    hooks = _hooks(scope, kind)
-    if callback not in hooks:
-        hooks.append(callback)
-    if _target(scope, kind)._imported:
-        callback()
-
-
-def join_downstream() -> None:
-    """Hook mmplug's classes into the registries of each installed library of
-    :data:`DOWNSTREAM`, joining at once those already loaded. ``import
-    mmplug`` calls it last (a join imports mmplug's modules)."""
-    for scope in filter(_installed, DOWNSTREAM):
-        for kind in SOURCES:
-            _hooks(scope, kind)
-            if _target(scope, kind)._imported:
-                _join(scope, kind)
+def register_root() -> None:
+    """Register the entries meant for mmengine's root registries (``import
+    mmplug`` does)."""
+    import mmengine.registry
+    for kind in sorted({e.kind for e in ENTRIES if 'mmengine' in e.scopes}):
+        register_entries('mmengine', kind, getattr(mmengine.registry, kind))
 
 
 def build_wrapped(module: dict, overrides: dict):
@@ -185,5 +156,7 @@ def build_wrapped(module: dict, overrides: dict):
         overrides: The wrapper's other keys.
     """
     if overrides:
-        module = Config._merge_a_into_b(overrides, dict(module))
+        merged = Config(dict(module=module))
+        merged.merge_from_dict({f'module.{key}': value for key, value in overrides.items()})
+        module = merged.module  # a ConfigDict, as mmdet's models read their cfgs by attribute
     return MODELS.build(module)

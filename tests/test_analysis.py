@@ -1,29 +1,19 @@
-"""tools/analysis: the claims table, the benchmark's commands, and the
-measuring pieces under them (mmplug.analysis)."""
+"""tools/analysis: the claims table, the benchmark's commands, the plot, and
+the measuring pieces under them (mmplug.analysis, tools/analysis/timing.py)."""
 import csv
 import io
-from types import SimpleNamespace
+import time
 
 import pytest
 import torch
 from mmengine.config import Config
 from torch import nn
 
-from mmplug.analysis import (
-    PAPER,
-    Timing,
-    eval_size,
-    macs,
-    model_macs,
-    n_params,
-    parse_size,
-    peak_memory,
-    time_alternating,
-    timing,
-    timm_twin,
-)
+from mmplug.analysis import PAPER, eval_size, macs, model_macs, n_params
 from mmplug.models import EMO, ConvNeXt, FasterNet
 from tests.helpers import ROOT, build_model, run_tool
+from tools.analysis.timing import Timing, parse_size, peak_memory, time_interleaved
+from tools.analysis.twins import TimmFeatures, timm_twin
 
 SMALL = ['configs/cls/fasternet_t0_in1k.py', 'configs/det/emo_1m_ssdlite.py',
          'configs/seg/emo_1m_deeplabv3.py']
@@ -79,25 +69,22 @@ def test_peak_memory_sees_the_largest_live_set():
     assert peak_memory(three_matrices) == 3 * 500 * 500 * 4
 
 
-def test_time_alternating_alternates_and_averages_enough_calls(monkeypatch):
-    """On a fake clock that each call moves on by a known time: 'a' takes
-    1 ms, 'b' 4 ms."""
-    now, calls, lines = [0.0], [], []
-    monkeypatch.setattr(timing, 'time', SimpleNamespace(perf_counter=lambda: now[0]))
+def test_time_interleaved_alternates_rounds_and_tells_slow_from_fast():
+    calls, lines = [], []
 
-    def step(name, seconds):
+    def sleeper(name, seconds):
         def call():
             calls.append(name)
-            now[0] += seconds
+            time.sleep(seconds)
         return call
-    result = time_alternating({'a': step('a', 0.001), 'b': step('b', 0.004)}, repeats=3,
-                              warmup=2, min_seconds=0.02, progress=lines.append)
-    # warm-up, then in each round one untimed call and the timed ones
-    assert calls == ['a'] * 2 + ['b'] * 2 + (['a'] * (1 + 20) + ['b'] * (1 + 5)) * 3
-    assert result['a'] == pytest.approx([0.001] * 3) and result['b'] == pytest.approx([0.004] * 3)
-    assert lines[:2] == ['warm-up a: 1 ms/call, 20 per figure',
-                         'warm-up b: 4 ms/call, 5 per figure']
-    assert lines[2:] == [f'repeat {r}/3 done' for r in (1, 2, 3)]
+    result = time_interleaved({'a': sleeper('a', 0.001), 'b': sleeper('b', 0.004)}, repeats=2,
+                              min_seconds=0.02, threads=1, progress=lines.append)
+    # each round times 'a' then 'b', with at least one untimed call first (the warm-up)
+    runs = [name for i, name in enumerate(calls) if i == 0 or calls[i - 1] != name]
+    assert runs == ['a', 'b', 'a', 'b']
+    assert len(result['a']) == len(result['b']) == 2
+    assert result['a'][0] >= 0.001 and result.median('b') > 2 * result.median('a')
+    assert lines == ['repeat 1/2 done', 'repeat 2/2 done']
 
 
 def test_timing_median_and_spread():
@@ -127,17 +114,13 @@ def test_benchmark_backbone_deploy_and_timm_in_one_run():
     assert [r.split(' | ')[0] for r in rows] == [
         '| configs/cls/fasternet_t0_in1k.py', '| configs/cls/fasternet_t0_in1k.py (deploy)',
         '| timm fasternet_t0']
-    assert rows[0].rstrip(' |').endswith('x') and 'repeat 2/2 done' in result.stderr
-
-
-def test_benchmark_claims_command_is_paper_speed_with_a_warning(capsys):
-    from tools.analysis import benchmark
-    with pytest.raises(SystemExit) as exit_info:
-        benchmark.main(['claims', '--help'])
-    assert exit_info.value.code == 0
-    out, err = capsys.readouterr()
-    assert 'usage: ' in out and ' paper-speed ' in out and '--batch' in out
-    assert "DeprecationWarning: the 'claims' command is now 'paper-speed'" in err
+    # ours and the deploy form against timm: its time over theirs, from the img/s printed
+    timm_s = float(rows[2].split(' | ')[3].split()[0])
+    for row in rows[:2]:
+        cells = row.strip('| ').split(' | ')
+        assert float(cells[-1].split('x')[0]) == pytest.approx(float(cells[3].split()[0]) / timm_s,
+                                                             rel=0.1)
+    assert 'repeat 2/2 done' in result.stderr
 
 
 def test_benchmark_model_latency_of_a_detector():
@@ -150,7 +133,6 @@ def test_benchmark_model_latency_of_a_detector():
 
 
 def test_timm_features_hold_only_what_forward_features_uses():
-    from mmplug.analysis import TimmFeatures
     ours = build_model(ROOT / 'configs/cls/convnext_t_in1k.py').backbone
     assert n_params(TimmFeatures('convnext_tiny')) == n_params(ours)
 
@@ -162,6 +144,8 @@ def test_plot_draws_ours_and_timms(tmp_path):
                       '--repeats', '1', '--min-seconds', '0.01')
     assert result.returncode == 0, result.stderr[-3000:]
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
-    rows = out.with_suffix('.md').read_text().splitlines()[2:]
+    lines = out.with_suffix('.md').read_text().splitlines()
+    assert lines[0].startswith('host: ') and lines[0].endswith('GFLOP/s')
+    rows = [line for line in lines if line.startswith('| ')][2:]
     assert [r.split(' | ')[0] for r in rows] == ['| mmplug fasternet_t0', '| timm fasternet_t0',
                                                  '| mmplug emo_1m']

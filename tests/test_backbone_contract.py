@@ -1,12 +1,23 @@
 """The one backbone contract, checked over every arch of every backbone."""
+import inspect
 import math
+import re
 from unittest import mock
 
 import pytest
 import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmplug.models.backbones import BACKBONES, EMO, ConvNeXt, FasterNet, InceptionNeXt
+from mmplug.models.backbones import (
+    BACKBONES,
+    EMO,
+    BaseBackbone,
+    ConvNeXt,
+    FasterNet,
+    InceptionNeXt,
+    ShapeSpec,
+)
+from mmplug.models.layers import Stage
 
 CASES = [pytest.param(cls, arch, id=f'{cls.__name__}-{arch}')
          for cls in BACKBONES for arch in cls.arch_settings]
@@ -14,9 +25,6 @@ CASES = [pytest.param(cls, arch, id=f'{cls.__name__}-{arch}')
 # (the first in its table).
 SMALLEST = [pytest.param(cls, next(iter(cls.arch_settings)), id=cls.__name__)
             for cls in BACKBONES]
-
-
-TINY_CONVNEXT = dict(depths=[1] * 4, channels=[8, 16, 32, 64], mlp_ratios=[4] * 4)
 
 
 def _build(cls, arch, **kwargs):
@@ -123,27 +131,93 @@ def test_arch_by_name_or_dict(cls):
         cls(arch=dict(settings, depths=settings['depths'][:-1]))
 
 
-BN, LN = dict(type='BN', eps=1e-6), dict(type='LN2d', eps=1e-6)
+def _declared(c) -> list:
+    """The arguments ``c.__init__`` itself declares (not ``self``, not
+    ``**kwargs``)."""
+    params = inspect.signature(c.__init__).parameters.values()
+    return [p for p in params if p.name != 'self' and p.kind is not p.VAR_KEYWORD]
 
 
-@pytest.mark.parametrize('cls,old,new', [
-    (FasterNet, dict(arch='t0', out_norm=False), dict(arch='t0', out_norm_cfg=None)),
-    (FasterNet, dict(arch='t0', out_norm=True), dict(arch='t0', out_norm_cfg=dict(type='BN'))),
-    (InceptionNeXt, dict(arch='atto', square_kernel_size=5, mlp_ratios=[2, 2, 3, 3]),
-     dict(arch='atto', kernel_size=5, mlp_ratio=[2, 2, 3, 3])),
-    (ConvNeXt, dict(arch=TINY_CONVNEXT, mlp_ratios=[2] * 4),
-     dict(arch=TINY_CONVNEXT, mlp_ratio=2)),
-    (EMO, dict(arch='1m', kernel_sizes=[3, 3, 3, 5], out_norm=True, out_indices=(0, 4)),
-     dict(arch='1m', kernel_size=[3, 3, 3, 5], out_norm_cfg=[BN, BN, BN, LN, LN],
-          out_indices=(0, 4))),
-], ids=['FasterNet-out_norm-off', 'FasterNet-out_norm-on', 'InceptionNeXt', 'ConvNeXt', 'EMO'])
-def test_deprecated_argument_names_build_the_same_model(cls, old, new):
-    with pytest.warns(FutureWarning, match='is deprecated; use'):
-        by_old = _build(cls, **old)
-    by_new = _build(cls, **new)
-    assert repr(by_old) == repr(by_new)
-    for (k1, v1), (k2, v2) in zip(by_old.state_dict().items(), by_new.state_dict().items(),
-                                  strict=True):
-        assert k1 == k2 and torch.equal(v1, v2)
-    with pytest.raises(TypeError, match=r"unexpected arguments \['no_such_arg'\]"):
-        cls(arch=new['arch'], no_such_arg=1)
+def _documented(c) -> set:
+    return set(re.findall(r'^        (\w+):', c.__doc__ or '', re.M))
+
+
+@pytest.mark.parametrize('cls', BACKBONES)
+def test_arguments_are_keyword_only_and_documented_once(cls):
+    """``arch`` is the one positional argument; every argument is declared
+    and documented by one class of the chain (a subclass redeclares a shared
+    one only to change its default), and an unknown or removed name is a
+    TypeError that names it."""
+    arch = next(iter(cls.arch_settings))
+    chain = [c for c in cls.__mro__ if issubclass(c, BaseBackbone)]
+    for c in chain:
+        args = _declared(c)
+        assert args[0].name == 'arch' and args[0].kind is args[0].POSITIONAL_OR_KEYWORD
+        assert all(p.kind is p.KEYWORD_ONLY for p in args[1:]), (c, args)
+        ancestors = set().union(*(_documented(a) for a in chain[chain.index(c) + 1:]))
+        names = {p.name for p in args}
+        assert _documented(c) <= names, (c, _documented(c) - names)
+        assert names <= _documented(c) | ancestors, (c, names - _documented(c) - ancestors)
+
+    assert list(inspect.signature(cls).parameters)[:2] == ['arch', _declared(cls)[1].name]
+    with pytest.raises(TypeError, match='positional argument'):
+        cls(arch, 3)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'no_such_arg'"):
+        cls(arch=arch, no_such_arg=1)
+    # the internal layers take their flags by keyword too
+    assert [p.name for p in inspect.signature(Stage).parameters.values()
+            if p.kind is not p.KEYWORD_ONLY] == ['blocks', 'downsample']
+
+
+# Names that an unreleased mmplug took and that are gone, not deprecated.
+REMOVED = [(FasterNet, 'out_norm', True), (InceptionNeXt, 'square_kernel_size', 5),
+           (InceptionNeXt, 'mlp_ratios', [4] * 4), (ConvNeXt, 'mlp_ratios', [4] * 4),
+           (EMO, 'kernel_sizes', [3] * 4), (EMO, 'out_norm', True)]
+
+
+@pytest.mark.parametrize('cls,name,value', REMOVED,
+                         ids=[f'{c.__name__}-{n}' for c, n, _ in REMOVED])
+def test_removed_argument_names_are_refused(cls, name, value):
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{name}'"):
+        cls(arch=next(iter(cls.arch_settings)), **{name: value})
+
+
+def test_construction_order_cannot_go_wrong():
+    """A subclass stores its arguments after ``super().__init__`` (the base
+    builds once every ``__init__`` has run, and asks the subclass's
+    ``levels_of`` first); one that builds nothing fails with a message."""
+    emo = EMO('1m', stem_channels=16, out_indices=(0, 4))
+    assert emo.output_shape()[0] == ShapeSpec(16, 2)
+    assert emo.stem[0].conv.out_channels == 16
+
+    class NoLayers(BaseBackbone):
+        arch_settings = {'a': dict(depths=[1], channels=[8])}
+
+    with pytest.raises(NotImplementedError, match='NoLayers must implement build_layers'):
+        NoLayers('a', out_indices=0)
+
+    class WrongLayers(NoLayers):
+        def build_layers(self, conv_layer, drop_path_rates):
+            return conv_layer(3, 8, 4, 4), None
+
+    with pytest.raises(TypeError, match=r'build_layers must return \(stem, stages\)'):
+        WrongLayers('a', out_indices=0)
+
+    class OneStage(NoLayers):
+        def __init__(self, arch='a', *, width_mult: int = 1, **kwargs):
+            super().__init__(arch, **kwargs)
+            self.width_mult = width_mult
+
+        def levels_of(self, arch):
+            return [ShapeSpec(c * self.width_mult, 4) for c in arch['channels']]
+
+        def build_layers(self, conv_layer, drop_path_rates):
+            c = self.levels[0].channels
+            return (conv_layer(self.in_channels, c, 4, 4),
+                    torch.nn.ModuleList([Stage([torch.nn.Identity()])]))
+
+    model = OneStage(width_mult=2, out_indices=0, out_norm_cfg=dict(type='BN'), frozen_stages=1)
+    assert model.out_channels == (16, ) and isinstance(model.norm0, _BatchNorm)
+    assert not any(p.requires_grad for p in model.parameters() if p is not model.norm0.weight
+                   and p is not model.norm0.bias)
+    assert model(torch.randn(1, 3, 9, 9))[0].shape == (1, 16, 3, 3)

@@ -140,13 +140,14 @@ def test_inference_hook_compiles_each_step_once():
     model = Model()
     runner = types.SimpleNamespace(model=model, cfg=Config(dict(compile=dict(backend='eager'))))
     hook = CompileInferenceHook(steps=['val_step'])
+    eager = model.val_step
     hook.before_val(runner)
     compiled = model.val_step
-    assert hasattr(compiled, '_torchdynamo_orig_callable')
+    assert compiled != eager and compiled.compiled_by_mmplug
     hook.before_val(runner)
     assert model.val_step is compiled  # not compiled twice
     hook.before_test(runner)
-    assert not hasattr(model.test_step, '_torchdynamo_orig_callable')  # not asked for
+    assert not hasattr(model.test_step, 'compiled_by_mmplug')  # not asked for
     assert torch.equal(model.val_step(torch.ones(2)), torch.full((2, ), 2.0))
     with pytest.raises(ValueError, match="no method 'predict_step'"):
         compile_step(model, 'predict_step')

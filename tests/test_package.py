@@ -1,6 +1,7 @@
 """mmplug as a package other projects use: its configs inside the package
 (``mmplug/.mim``), ``mmplug::`` inheritance from a config in any folder, and
 the model index."""
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -158,7 +159,7 @@ def test_import_mmplug_keeps_mmengines_other_packages():
     from mmengine.config.utils import MODULE2PACKAGE
     assert MODULE2PACKAGE['mmdet'] in ('mmdet', 'onedl-mmdetection')
     assert MODULE2PACKAGE['mmplug'] == 'mmplug'
-    assert mmplug.__version__
+    assert mmplug.__version__ == importlib.metadata.version('mmplug')
 
 
 def _pins(path: Path) -> dict:

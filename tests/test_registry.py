@@ -41,7 +41,7 @@ def test_user_config_with_custom_imports(tmp_path):
 
 
 HEAVY = ('mmdet.models', 'mmseg.models', 'mmpretrain.models', 'mmdet.datasets', 'mmseg.datasets',
-         'mmplug.models.heads', 'mmplug.datasets', 'mmplug.engine')
+         'mmplug.models.heads', 'mmplug.datasets')
 
 
 def test_import_leaves_the_model_zoos_unloaded():
@@ -62,14 +62,16 @@ LOOKUPS = '''
 import importlib
 
 import mmplug
-from mmplug.registry import join_downstream
+import mmplug.engine
+from mmplug.integration import registries
+from mmplug.models.heads import FasterNetClsHead as head, MlpClsHead, NormLinearClsHead
 
 
 def registry(scope, kind):
     return getattr(importlib.import_module(f'{scope}.registry'), kind)
 
 
-head = mmplug.FasterNetClsHead  # mmplug's heads, maybe before mmpretrain's registry loads
+heads = dict(FasterNetClsHead=head, MlpClsHead=MlpClsHead, NormLinearClsHead=NormLinearClsHead)
 for scope in ('mmdet', 'mmseg', 'mmpretrain'):
     models = registry(scope, 'MODELS')
     for name in ('FasterNet', 'InceptionNeXt', 'EMO'):
@@ -78,7 +80,7 @@ for scope in ('mmdet', 'mmseg', 'mmpretrain'):
     assert models.get('mmplug.ConvNeXt') is mmplug.ConvNeXt
     assert models.get('mmplug.FasterNetClsHead') is head
     for name in ('FasterNetClsHead', 'MlpClsHead', 'NormLinearClsHead'):
-        assert (models.get(name) is getattr(mmplug, name)) == (scope == 'mmpretrain'), (scope, name)
+        assert (models.get(name) is heads[name]) == (scope == 'mmpretrain'), (scope, name)
     ours = registry(scope, 'OPTIM_WRAPPER_CONSTRUCTORS').get(
         'mmplug.LayerDecayOptimizerConstructor')
     assert ours is mmplug.engine.LayerDecayOptimizerConstructor
@@ -88,19 +90,20 @@ from mmpretrain.models import ConvNeXt
 assert registry('mmpretrain', 'MODELS').get('ConvNeXt') is ConvNeXt  # mmpretrain's own
 assert registry('mmdet', 'MODELS').get('ConvNeXt') is mmplug.ConvNeXt
 assert registry('mmseg', 'MODELS').get('ConvNeXt') is mmplug.ConvNeXt
-assert registry('mmdet', 'DATASETS').get('ShapesCocoDataset') is mmplug.datasets.ShapesCocoDataset
-assert registry('mmseg', 'DATASETS').get('ShapesSegDataset') is mmplug.datasets.ShapesSegDataset
-assert registry('mmpretrain', 'DATASETS').get('mmplug.ShapesSegDataset') \\
-    is mmplug.datasets.ShapesSegDataset
+from mmplug.datasets.det import ShapesCocoDataset  # noqa: E402  (after the lookups above)
+from mmplug.datasets.seg import ShapesSegDataset  # noqa: E402
+assert registry('mmdet', 'DATASETS').get('ShapesCocoDataset') is ShapesCocoDataset
+assert registry('mmseg', 'DATASETS').get('ShapesSegDataset') is ShapesSegDataset
+assert registry('mmpretrain', 'DATASETS').get('mmplug.ShapesSegDataset') is ShapesSegDataset
 from mmdet.models.dense_heads import SSDHead
-assert SSDHead.loss_cls is None  # compat's shim, applied after mmdet's MODELS loaded
+assert SSDHead.loss_cls is None  # the adapter, applied after mmdet's MODELS loaded
 
 # importing mmplug again wraps nothing twice
 loaders = {(s, k): registry(s, k).import_from_location for s in ('mmdet', 'mmseg', 'mmpretrain')
            for k in ('MODELS', 'DATASETS', 'OPTIM_WRAPPER_CONSTRUCTORS')}
 hooks = {key: list(load.mmplug_after_load) for key, load in loaders.items()}
 importlib.reload(mmplug)
-join_downstream()
+registries.apply()
 for (scope, kind), load in loaders.items():
     assert registry(scope, kind).import_from_location is load
     assert load.mmplug_after_load == hooks[scope, kind]

@@ -12,9 +12,9 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from PIL import Image, ImageDraw, ImageFilter
 
-from mmplug.datasets import standin
-from mmplug.datasets.standin import standin_overrides, standin_root, write_coco, write_standin
 from tests.helpers import ROOT
+from tools.misc import standin
+from tools.misc.standin import standin_overrides, standin_root, write_coco, write_standin
 
 ADE = 'ade/ADEChallengeData2016'
 SMALL = dict(train=3, val=2)

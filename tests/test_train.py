@@ -149,9 +149,28 @@ def test_clear_errors_before_anything_is_built(tmp_path):
     assert 'nope.pth' in missing_ckpt.stderr
 
     ckpt = tmp_path / 'any.pth'
-    ckpt.write_bytes(b'')
+    torch.save({'state_dict': {'w': torch.zeros(1000)}}, ckpt)
     no_tta = run_tool('tools/test.py', DEMO, ckpt, '--tta')
     assert no_tta.returncode != 0 and '--tta needs tta_model and tta_pipeline' in no_tta.stderr
+
+    whole = ckpt.read_bytes()
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(whole[:len(whole) // 2])
+    corrupt = tmp_path / 'corrupt.pth'
+    at = whole.index(b'\x00' * 64)  # inside the tensor's zeros
+    corrupt.write_bytes(whole[:at] + b'\x01' + whole[at + 1:])
+    for bad, what in ((truncated, 'is not a complete checkpoint'), (corrupt, 'fails its CRC')):
+        for tool, args in (('tools/test.py', [bad]), ('tools/train.py', ['--resume', bad])):
+            result = run_tool(tool, DEMO, *args, '--work-dir', tmp_path)
+            last = result.stderr.strip().splitlines()[-1]
+            assert result.returncode != 0 and 'Traceback' not in result.stderr, (tool, last)
+            assert str(bad) in last and what in last, (tool, last)
+
+    optimizer = run_tool('tools/train.py', DEMO, '--work-dir', tmp_path, '--cfg-options',
+                         'optim_wrapper.optimizer.type=AdamWW')
+    assert optimizer.returncode != 0
+    assert "optim_wrapper.optimizer.type 'AdamWW' is not registered in mmdet" in optimizer.stderr
+    assert 'AdamW, ' in optimizer.stderr and 'SGD' in optimizer.stderr
     if not torch.cuda.is_available():
         amp = run_tool('tools/train.py', DEMO, '--amp', '--work-dir', tmp_path)
         assert amp.returncode != 0 and '--amp needs a CUDA device' in amp.stderr

@@ -15,7 +15,7 @@ import argparse
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
-import mmplug  # noqa: F401  (shims)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.models.backbones import BACKBONES
 from mmplug.models.checkpoint import load_state_dict_checked, unwrap_state_dict
 

@@ -19,7 +19,7 @@ import torch
 from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 
-import mmplug  # noqa: F401  (shims and registration)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.apis import build_runner
 from mmplug.cli import exit_on_error, load_config
 

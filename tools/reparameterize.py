@@ -19,7 +19,7 @@ import os.path as osp
 import torch
 from mmengine.config import DictAction
 
-import mmplug  # noqa: F401  (shims and registration)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.analysis import n_params, n_tensors
 from mmplug.apis import build_model, drop_pretrained, load_checkpoint
 from mmplug.cli import exit_on_error, read_config

@@ -6,12 +6,11 @@ config, with mmdet's command line.
     tools/dist_test.sh CONFIG CHECKPOINT 8
 """
 import argparse
-import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
 
-import mmplug  # noqa: F401  (shims and registration)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.apis import build_runner, check_data
 from mmplug.cli import (
     add_common_args,
@@ -23,6 +22,7 @@ from mmplug.cli import (
     wrap_tta,
 )
 from mmplug.engine.compile import enable_compile
+from mmplug.models.checkpoint import check_checkpoint_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -59,8 +59,8 @@ def make_config(args: argparse.Namespace) -> Config:
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out {args.out!r}: the dump file must end in .pkl or .pickle')
     cfg = load_config(args)
-    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} not found')
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)

@@ -10,12 +10,13 @@ from typing import List, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
-import mmplug  # noqa: F401  (shims and registration)
-from mmplug.apis import build_runner, check_data
+import mmplug  # noqa: F401  (registration and adapters)
+from mmplug.apis import build_runner, check_data, check_optimizer
 from mmplug.cli import add_common_args, end_distributed, exit_on_error, load_config
 from mmplug.engine.compile import enable_compile
+from mmplug.models.checkpoint import check_checkpoint_file
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,8 +40,9 @@ def make_config(args: argparse.Namespace) -> Config:
     """The config of the run the command line asks for.
 
     Raises:
-        FileNotFoundError: for a missing config or data set.
-        ValueError: for a config of another library.
+        FileNotFoundError: for a missing config, checkpoint or data set.
+        ValueError: for a config of another library, an unknown optimizer
+            type, or a truncated or corrupt checkpoint to resume from.
     """
     cfg = load_config(args)
     if args.amp:
@@ -57,8 +59,14 @@ def make_config(args: argparse.Namespace) -> Config:
         enable_compile(cfg)
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
+        latest = find_latest_checkpoint(cfg.work_dir)
+        if latest:
+            check_checkpoint_file(latest, 'the latest checkpoint')
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+        if '://' not in args.resume:
+            check_checkpoint_file(args.resume, '--resume checkpoint')
+    check_optimizer(cfg)
     check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
                ['train_dataloader'])
     return cfg

@@ -4,11 +4,9 @@ from typing import Optional
 
 from mmdet.datasets import CocoDataset
 
-from ..registry import DATASETS, register
 from .shapes import CLASSES, PALETTE, ensure_shapes
 
 
-@register(DATASETS, scopes=('mmdet', ))
 class ShapesCocoDataset(CocoDataset):
     """mmdet's CocoDataset over :mod:`mmplug.datasets.shapes`, which it
     writes under ``data_root`` the first time it is built.

@@ -4,11 +4,9 @@ from typing import Optional
 
 from mmseg.datasets import BaseSegDataset
 
-from ..registry import DATASETS, register
 from .shapes import CLASSES, PALETTE, ensure_shapes
 
 
-@register(DATASETS, scopes=('mmseg', ))
 class ShapesSegDataset(BaseSegDataset):
     """Semantic segmentation over :mod:`mmplug.datasets.shapes` (classes:
     background and the three shapes), written under ``data_root`` with label

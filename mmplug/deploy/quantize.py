@@ -17,8 +17,6 @@ import numpy as np
 #: names start with the module path; :mod:`mmplug.deploy.end2end`).
 NETWORK_SCOPES = ('/backbone/', '/neck/', '/head/', '/rpn/head/', '/bbox_heads.', '/mask_heads.')
 INT8_GRAPH = 'end2end.int8.onnx'
-QUANT_FORMATS = ('qdq', 'qoperator')
-METHODS = ('minmax', 'entropy', 'percentile')
 
 
 class _Calibration:
@@ -45,12 +43,12 @@ def _onnxruntime_quantization():
 
 
 def quantize_onnx(src: str, dst: str, calibration: Iterable[Dict[str, np.ndarray]],
-                  per_channel: bool = True, quant_format: str = 'qdq',
-                  scopes: Optional[Sequence[str]] = None, method: str = 'minmax',
-                  op_types: Optional[Sequence[str]] = None) -> str:
-    """Quantize the float32 ONNX file ``src`` statically to int8 (uint8
-    activations, int8 weights: what VNNI multiplies) with onnxruntime, into
-    ``dst``.
+                  scopes: Optional[Sequence[str]] = None) -> str:
+    """Quantize the float32 ONNX file ``src`` statically to int8 with
+    onnxruntime, into ``dst``: QDQ nodes (which onnxruntime and OpenVINO both
+    run), uint8 activations and int8 weights (what VNNI multiplies), a scale
+    per output channel of each weight (trained weights, with BatchNorm folded
+    in, differ in range across channels), ranges calibrated by MinMax.
 
     Args:
         src: The float32 model.
@@ -58,35 +56,20 @@ def quantize_onnx(src: str, dst: str, calibration: Iterable[Dict[str, np.ndarray
         calibration: Inputs to calibrate the activations' ranges on: dicts
             of input name -> array, as ``session.run`` takes them (a few
             real images are enough).
-        per_channel: A scale per output channel of each weight (trained
-            weights, with BatchNorm folded in, differ in range across
-            channels).
-        quant_format: ``'qdq'`` or ``'qoperator'`` (QLinearConv and friends).
         scopes: Quantize only nodes whose names start with one of these
             (default: every node onnxruntime can).
-        method: Calibration: ``'minmax'``, ``'entropy'`` or ``'percentile'``.
-        op_types: The node types to quantize (default: all onnxruntime can).
 
     Returns:
         ``dst``.
 
     Raises:
         ImportError: when onnxruntime is not installed, saying how to.
-        ValueError: for an unknown ``quant_format`` or ``method``, or
-            empty calibration data.
+        ValueError: for empty calibration data.
     """
     q = _onnxruntime_quantization()
-    if quant_format not in QUANT_FORMATS:
-        raise ValueError(f'unknown quant_format {quant_format!r}; valid: '
-                         f'{", ".join(QUANT_FORMATS)}')
-    if method not in METHODS:
-        raise ValueError(f'unknown calibration method {method!r}; valid: {", ".join(METHODS)}')
     calibration = list(calibration)
     if not calibration:
         raise ValueError('quantize_onnx: no calibration inputs')
-    formats = {'qdq': q.QuantFormat.QDQ, 'qoperator': q.QuantFormat.QOperator}
-    methods = {'minmax': q.CalibrationMethod.MinMax, 'entropy': q.CalibrationMethod.Entropy,
-               'percentile': q.CalibrationMethod.Percentile}
     import onnx
     with tempfile.TemporaryDirectory() as tmp:
         model = osp.join(tmp, 'preprocessed.onnx')
@@ -96,10 +79,10 @@ def quantize_onnx(src: str, dst: str, calibration: Iterable[Dict[str, np.ndarray
             exclude = [n.name for n in onnx.load(model).graph.node
                        if not n.name.startswith(tuple(scopes))]
         q.quantize_static(
-            model, dst, _Calibration(calibration), quant_format=formats[quant_format],
-            per_channel=per_channel, activation_type=q.QuantType.QUInt8,
-            weight_type=q.QuantType.QInt8, calibrate_method=methods[method],
-            nodes_to_exclude=exclude, op_types_to_quantize=list(op_types) if op_types else None)
+            model, dst, _Calibration(calibration), quant_format=q.QuantFormat.QDQ,
+            per_channel=True, activation_type=q.QuantType.QUInt8,
+            weight_type=q.QuantType.QInt8, calibrate_method=q.CalibrationMethod.MinMax,
+            nodes_to_exclude=exclude)
     return dst
 
 

@@ -13,7 +13,7 @@ convs that are already plain.
 import torch
 from torch import nn
 
-from ..registry import MODELS, build_wrapped
+from ..registry import build_wrapped
 
 
 def switch_to_deploy(model: nn.Module) -> nn.Module:
@@ -54,5 +54,3 @@ def build_deployed(module: dict, **overrides) -> nn.Module:
     """
     return switch_to_deploy(build_wrapped(module, overrides))
 
-
-MODELS.register_module(name='Deployed', module=build_deployed)

@@ -22,7 +22,6 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.registry import HOOKS
 from torch import nn
 
 #: The steps :class:`CompileInferenceHook` may compile.
@@ -82,21 +81,22 @@ def compile_step(model: nn.Module, step: str, options: Optional[dict] = None) ->
     fn = getattr(model, step, None)
     if not callable(fn):
         raise ValueError(f'compile: {type(model).__name__} has no method {step!r}')
-    if hasattr(fn, '_torchdynamo_orig_callable'):  # compiled already
+    if getattr(fn, 'compiled_by_mmplug', False):
         return False
-    setattr(model, step, torch.compile(fn, **(options or {})))
+    compiled = torch.compile(fn, **(options or {}))
+    compiled.compiled_by_mmplug = True
+    setattr(model, step, compiled)
     return True
 
 
-@HOOKS.register_module()
 class CompileInferenceHook(Hook):
     """Compile the model's ``val_step`` and ``test_step`` before the first
     validation or test, with the options of the config's ``compile`` entry
     (default options where it has none). The compiled step serves every
     later validation; the first batches of the first one are slow.
 
-    ``custom_hooks = [dict(type='CompileInferenceHook')]`` with
-    ``custom_imports = dict(imports=['mmplug.engine']) (which registers it).`.
+    ``custom_hooks = [dict(type='CompileInferenceHook')]`` in a config that
+    imports mmplug (``custom_imports = dict(imports=['mmplug'])``).
 
     Args:
         steps: Which of :data:`INFERENCE_STEPS` to compile.

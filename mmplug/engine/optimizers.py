@@ -16,8 +16,6 @@ from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import nn
 
-from ..registry import OPTIM_WRAPPER_CONSTRUCTORS, register
-
 DECAY_TYPES = ('layer_wise', 'stage_wise')
 
 
@@ -60,7 +58,6 @@ def layer_id(name: str, decay_type: str, num_layers: int, depths: Sequence[int])
     return 3 + int(m.group(3)) * (num_layers - 3) // depths[2]
 
 
-@register(OPTIM_WRAPPER_CONSTRUCTORS, scopes=('mmdet', 'mmseg', 'mmpretrain'))
 class LayerDecayOptimizerConstructor(DefaultOptimWrapperConstructor):
     """Optimizer wrapper constructor with learning-rate decay over the depth
     of an mmplug backbone.

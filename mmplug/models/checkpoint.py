@@ -11,6 +11,7 @@ name; any other difference is an error that names the keys.
 """
 import os.path as osp
 import re
+import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Sequence
 
@@ -24,6 +25,10 @@ StateDict = Dict[str, torch.Tensor]
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint does not fit the model it is loaded into."""
+
+
+class CheckpointFileError(ValueError):
+    """A checkpoint file cannot be read: truncated, corrupt or not a checkpoint."""
 
 
 #: The learnable maps of RefConv layers: a plain model's checkpoint lacks
@@ -119,20 +124,56 @@ def load_state_dict_checked(model: nn.Module,
     return LoadReport(loaded=[k for k in state_dict if k in own], missing=missing, unused=unused)
 
 
+def check_checkpoint_file(filename: str, what: str = 'checkpoint', hint: str = '') -> None:
+    """Check that a local checkpoint file is whole, without unpickling it:
+    ``torch.save`` writes a zip archive, whose index is at its end (a
+    truncated file has none) and whose entries carry CRCs (a corrupt one
+    fails its check).
+
+    Args:
+        filename: Local path.
+        what: How messages name it.
+        hint: What the message of a missing file adds.
+
+    Raises:
+        FileNotFoundError: when the file does not exist.
+        CheckpointFileError: naming the file and what is wrong with it.
+    """
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{what} {filename!r} not found{hint}')
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            bad = archive.testzip()
+    except zipfile.BadZipFile:
+        with open(filename, 'rb') as f:
+            legacy = f.read(2) == b'\x80\x02'  # torch < 1.6: a plain pickle
+        if legacy:
+            return
+        raise CheckpointFileError(
+            f'{what} {filename!r} is not a complete checkpoint ({osp.getsize(filename)} bytes, '
+            'no archive index at its end): truncated, or not written by torch.save') from None
+    except (OSError, EOFError, zipfile.LargeZipFile) as error:
+        raise CheckpointFileError(f'{what} {filename!r} cannot be read: {error}') from None
+    if bad is not None:
+        raise CheckpointFileError(f'{what} {filename!r} is corrupt: its entry {bad!r} fails '
+                                  'its CRC check')
+
+
 def read_checkpoint(filename: str, what: str = 'checkpoint', hint: str = '') -> dict:
     """The object of a checkpoint file, read onto the CPU.
 
     Args:
         filename: Local path or URL (anything mmengine's CheckpointLoader
             reads).
-        what: How the message of a missing file names it.
+        what: How messages name it.
         hint: What the message of a missing file adds.
 
     Raises:
         FileNotFoundError: when a local file does not exist.
+        CheckpointFileError: when a local file is truncated or corrupt.
     """
-    if '://' not in filename and not osp.isfile(filename):
-        raise FileNotFoundError(f'{what} {filename!r} not found{hint}')
+    if '://' not in filename:
+        check_checkpoint_file(filename, what, hint)
     return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
 
 

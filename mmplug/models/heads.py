@@ -5,11 +5,9 @@ import torch
 from mmpretrain.models.heads import ClsHead
 from torch import nn
 
-from ..registry import MODELS, register
 from .layers import act_factory, norm_factory
 
 
-@register(MODELS, scopes=('mmpretrain', ))
 class FasterNetClsHead(ClsHead):
     """FasterNet's classifier: a projection to ``feature_dim`` (the official
     1x1 conv after global pooling, as a linear layer), an activation, then
@@ -43,7 +41,6 @@ class FasterNetClsHead(ClsHead):
         return self.fc(self.pre_logits(feats))
 
 
-@register(MODELS, scopes=('mmpretrain', ))
 class NormLinearClsHead(ClsHead):
     """ConvNeXt's classifier: a norm of the pooled feature, then a linear
     layer. Use it after ``GlobalAveragePooling``.
@@ -73,7 +70,6 @@ class NormLinearClsHead(ClsHead):
         return self.fc(self.pre_logits(feats))
 
 
-@register(MODELS, scopes=('mmpretrain', ))
 class MlpClsHead(ClsHead):
     """InceptionNeXt's classifier: linear to ``mlp_ratio`` times the width,
     activation, norm, linear to the classes. Use it after

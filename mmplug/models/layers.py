@@ -185,10 +185,8 @@ class Stage(nn.Module):
 
     Args:
         blocks: The blocks, applied in order.
-        downsample: Layer applied first (stride ``downsample_stride``), or
-            None.
-        downsample_stride: Stride of ``downsample``; the input is padded to a
-            multiple of it so that no row or column is dropped.
+        downsample: Layer applied first, of stride 2, or None; its input is
+            padded to a multiple of 2 so that no row or column is dropped.
         with_cp: Checkpoint each block while gradients are needed, trading
             compute for memory.
     """
@@ -196,17 +194,16 @@ class Stage(nn.Module):
     def __init__(self,
                  blocks: Sequence[nn.Module],
                  downsample: Optional[nn.Module] = None,
-                 downsample_stride: int = 2,
+                 *,
                  with_cp: bool = False):
         super().__init__()
         self.downsample = downsample
-        self.downsample_stride = downsample_stride
         self.blocks = nn.Sequential(*blocks)
         self.with_cp = with_cp
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.downsample is not None:
-            x = self.downsample(pad_to_multiple(x, self.downsample_stride))
+            x = self.downsample(pad_to_multiple(x, 2))
         if self.with_cp and self.training and torch.is_grad_enabled():
             for block in self.blocks:
                 x = checkpoint(block, x, use_reentrant=False)

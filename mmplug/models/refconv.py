@@ -19,10 +19,9 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.logging import print_log
-from mmengine.registry import MODELS as MMENGINE_MODELS
 from torch import nn
 
-from ..registry import MODELS, build_wrapped
+from ..registry import build_wrapped
 from .reparam import replace_spatial_convs
 
 MAP_INITS = ('zero', 'random')
@@ -153,9 +152,6 @@ class RefConv(nn.Conv2d):
         return super().extra_repr() + ('' if self.convmap is not None else ', deployed')
 
 
-# mmcv 2 builds conv layers from mmengine's root MODELS registry.
-MMENGINE_MODELS.register_module(name='RefConv', module=RefConv)
-
 
 def refocus(model: nn.Module, map_kernel_size: int = 3, map_init: str = 'zero',
             include: Optional[str] = None) -> nn.Module:
@@ -206,5 +202,3 @@ def build_refocused(module: dict, map_kernel_size: int = 3, map_init: str = 'zer
     """
     return refocus(build_wrapped(module, overrides), map_kernel_size, map_init, include)
 
-
-MODELS.register_module(name='Refocus', module=build_refocused)

@@ -9,20 +9,23 @@ real modules:
    decides whether deploy mode folds that part into the next conv (it does
    not: without it the norm is slower on this CPU).
 
-Milliseconds per call, median of repeats that alternate the forms.
+Milliseconds per call, median of rounds that alternate the forms
+(tools/analysis/timing.py).
 
     python tools/analysis/block_forms.py
 """
 import copy
-import statistics
-import time
-from typing import Callable, Dict
+import sys
+from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 
-from mmplug import ConvNeXt
-from mmplug.models.layers import LayerNorm2d
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools.analysis
+from mmplug import ConvNeXt  # noqa: E402
+from mmplug.models.layers import LayerNorm2d  # noqa: E402
+from tools.analysis.timing import time_interleaved  # noqa: E402
 
 
 def timm_block(channels: int) -> nn.Module:
@@ -31,17 +34,10 @@ def timm_block(channels: int) -> nn.Module:
     return ConvNeXtBlock(channels, conv_mlp=False, ls_init_value=1e-6)
 
 
-def median_ms(fns: Dict[str, Callable[[], object]], repeats: int,
-              warmup: int = 2) -> Dict[str, float]:
-    """Median milliseconds per call of each function, calls alternating."""
-    times = {k: [] for k in fns}
-    for i in range(warmup + repeats):
-        for k, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            if i >= warmup:
-                times[k].append(time.perf_counter() - start)
-    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
+def median_ms(fns, repeats: int = 5):
+    """Median milliseconds per call of each function, in interleaved rounds."""
+    timing = time_interleaved(fns, repeats, min_seconds=0.2, threads=2)
+    return {k: timing.median(k) * 1e3 for k in fns}
 
 
 def step(model: nn.Module, x: torch.Tensor, train: bool) -> Callable[[], object]:
@@ -66,7 +62,7 @@ def main() -> None:
                 forms = {'timm (Linear)': timm_block(c), 'mmplug (1x1 conv)': copy.deepcopy(ours)}
                 forms = {k: m.train(train).to(memory_format=fmt) for k, m in forms.items()}
                 x = torch.randn(8, c, hw, hw).contiguous(memory_format=fmt).requires_grad_(train)
-                ms = median_ms({k: step(m, x, train) for k, m in forms.items()}, 6)
+                ms = median_ms({k: step(m, x, train) for k, m in forms.items()})
                 ratio = ms['mmplug (1x1 conv)'] / ms['timm (Linear)']
                 print(f'ConvNeXt-T block C={c} {hw}x{hw} channels_last={channels_last} '
                       f'train={train}: ' + ', '.join(f'{k} {v:.1f} ms' for k, v in ms.items())
@@ -76,7 +72,7 @@ def main() -> None:
         x = torch.randn(8, c, hw, hw)
         norms = {'with affine': LayerNorm2d(c),
                  'without': LayerNorm2d(c, elementwise_affine=False)}
-        ms = median_ms({k: step(m, x, False) for k, m in norms.items()}, 25, warmup=5)
+        ms = median_ms({k: step(m, x, False) for k, m in norms.items()})
         print(f'LayerNorm2d C={c} {hw}x{hw} inference: '
               + ', '.join(f'{k} {v:.2f} ms' for k, v in ms.items()))
 

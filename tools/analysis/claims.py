@@ -45,7 +45,9 @@ import torch
 import yaml
 from mmengine.config import Config
 
-from mmplug.analysis import (
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # tools.analysis
+from mmplug.analysis import (  # noqa: E402
     COLLECTIONS,
     NOT_IN_A_PAPER,
     PAPER,
@@ -54,12 +56,11 @@ from mmplug.analysis import (
     model_macs,
     n_params,
     paper_metrics,
-    quiet_logs,
 )
-from mmplug.analysis.paper import MULTI_SCALE_FLIP, SINGLE_SCALE
-from mmplug.apis import build_model
+from mmplug.analysis.paper import MULTI_SCALE_FLIP, SINGLE_SCALE  # noqa: E402
+from mmplug.apis import build_model  # noqa: E402
+from tools.analysis.timing import quiet_logs  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ('cls', 'det', 'seg')
 
 

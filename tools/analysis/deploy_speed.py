@@ -23,22 +23,25 @@ import argparse
 import copy
 import os
 import os.path as osp
+import sys
 import tempfile
+from pathlib import Path
 from typing import Dict
 
 import numpy as np
 import torch
 
-import mmplug  # noqa: F401  (shims and registration)
-from mmplug import switch_to_deploy
-from mmplug.analysis import quiet_logs, time_alternating
-from mmplug.apis import build_model
-from mmplug.cli import exit_on_error, read_config
-from mmplug.deploy.export import export_end2end
-from mmplug.deploy.quantize import quantize_dir
-from mmplug_runtime import Predictor, host_info, preprocess, read_spec
-from mmplug_runtime.host import describe
-from mmplug_runtime.selection import candidates, installed_backends
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools.analysis
+import mmplug  # noqa: F401, E402  (registration and adapters)
+from mmplug import switch_to_deploy  # noqa: E402
+from mmplug.apis import build_model  # noqa: E402
+from mmplug.cli import exit_on_error, read_config  # noqa: E402
+from mmplug.deploy.export import export_end2end  # noqa: E402
+from mmplug.deploy.quantize import quantize_dir  # noqa: E402
+from mmplug_runtime import Predictor, host_info, preprocess, read_spec  # noqa: E402
+from mmplug_runtime.host import describe  # noqa: E402
+from mmplug_runtime.selection import candidates, installed_backends  # noqa: E402
+from tools.analysis.timing import quiet_logs, time_interleaved  # noqa: E402
 
 #: The target of the deploy issue: the best path against PyTorch's training form.
 TARGET = 2.5
@@ -107,7 +110,7 @@ def measure(config: str, args: argparse.Namespace, work: str) -> Dict[str, float
     for backend, precision in paths:
         predictor = Predictor(out, backend, precision, threads=args.threads)
         fns[f'{backend} {precision}'] = (lambda p=predictor: p.predict([image]))
-    timing = time_alternating(fns, repeats=args.repeats, warmup=1, min_seconds=0.5)
+    timing = time_interleaved(fns, args.repeats, min_seconds=0.5, threads=args.threads)
     return {name: timing.median(name) for name in fns}
 
 

@@ -2,13 +2,14 @@
 backbone of ``configs/cls`` and timm's model of the same architecture, like
 the papers' first figure, measured on this machine in one run.
 
-    python tools/analysis/plot.py --out docs/speed_vs_complexity.png
+    python tools/analysis/plot.py --out work_dirs/speed_vs_complexity.png
 
 Ours are timed in deploy form (:func:`mmplug.switch_to_deploy`), timm's as
 they are; both in channels_last, fp32, inference of the backbone alone
 (``forward_features`` for timm), in alternating repeats. FLOPs are
 multiply-accumulates at the input size. The points are also written as a
-markdown table next to the PNG (``.md``).
+markdown table next to the PNG (``.md``), under the host (CPU, flags,
+matrix-product GFLOP/s).
 """
 import argparse
 import sys
@@ -21,22 +22,22 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # tools.analysis
 from mmplug import switch_to_deploy  # noqa: E402
-from mmplug.analysis import (  # noqa: E402
-    TimmFeatures,
+from mmplug.analysis import macs, n_params  # noqa: E402
+from mmplug.apis import build_model  # noqa: E402
+from tools.analysis.timing import (  # noqa: E402
     copy_to,
+    host_line,
     inference_step,
-    macs,
     make_input,
-    n_params,
     parse_size,
     quiet_logs,
-    time_alternating,
-    timm_twin,
+    time_interleaved,
 )
-from mmplug.apis import build_model  # noqa: E402
+from tools.analysis.twins import TimmFeatures, timm_twin  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
 FAMILY_OF = {'fasternet': 'FasterNet', 'inceptionnext': 'InceptionNeXt', 'convnext': 'ConvNeXt',
              'emo': 'EMO'}
 
@@ -44,7 +45,7 @@ FAMILY_OF = {'fasternet': 'FasterNet', 'inceptionnext': 'InceptionNeXt', 'convne
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('configs', nargs='*', help='default: every configs/cls/*.py')
-    parser.add_argument('--out', default='docs/speed_vs_complexity.png')
+    parser.add_argument('--out', default='work_dirs/speed_vs_complexity.png')
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--size', default='224')
     parser.add_argument('--threads', type=int, default=2)
@@ -73,8 +74,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                                params=n_params(model) / 1e6,
                                flops=macs(model.eval(), (x[:1], )) / 1e9))
         print(f'built {config}', file=sys.stderr, flush=True)
-    timing = time_alternating(fns, repeats=args.repeats, min_seconds=args.min_seconds,
-                              progress=lambda m: print(f'  .. {m}', file=sys.stderr, flush=True))
+    timing = time_interleaved(fns, args.repeats, args.min_seconds, args.threads,
+                              lambda m: print(f'  .. {m}', file=sys.stderr, flush=True))
     for p in points:
         p['speed'] = args.batch / timing.median(p['key'])
 
@@ -107,7 +108,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    lines = ['| model | params (M) | GFLOPs | img/s |', '| --- | --- | --- | --- |']
+    lines = [host_line(), '', f'batch {args.batch}, {size[0]}x{size[1]}, {args.threads} threads, '
+             f'fp32, channels_last, inference; median of {args.repeats} repeats', '',
+             '| model | params (M) | GFLOPs | img/s |', '| --- | --- | --- | --- |']
     lines += [f'| {p["key"]} | {p["params"]:.2f} | {p["flops"]:.2f} | {p["speed"]:.1f} |'
               for p in points]
     out.with_suffix('.md').write_text('\n'.join(lines) + '\n')

@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # tools.misc.standin, tools.train, tools.test
 FOLDERS = ('cls', 'det', 'seg', 'demo')
 STEPS = ('train', 'val', 'save', 'resume', 'test')
 
@@ -359,7 +360,7 @@ def prepare_config(args: argparse.Namespace, path: Path, out: Path):
     and the schedule keys the resumed run takes. Safe to call from threads."""
     from mmengine.config import Config
 
-    from mmplug.datasets.standin import standin_overrides
+    from tools.misc.standin import standin_overrides
     with _CONFIG_LOCK:
         cfg = Config.fromfile(str(path))
         resumed = short_run_config(cfg, args.iters, args.batch, args.scale,
@@ -484,7 +485,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.worker:
-        sys.path.insert(0, str(ROOT))  # tools.train, tools.test
         from mmengine.dist import get_rank
 
         import mmplug  # noqa: F401
@@ -498,7 +498,7 @@ def main(argv=None) -> int:
     if missing:
         raise SystemExit(f'run_configs.py: no such config: {", ".join(missing)}')
     if not (Path(args.data) / 'coco').is_dir():
-        from mmplug.datasets.standin import write_standin
+        from tools.misc.standin import write_standin
         write_standin(args.data, train=4, val=2)  # 2 iterations an epoch at batch 2
     start = time.time()
     rows = run_matrix(args, configs)

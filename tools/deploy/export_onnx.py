@@ -22,7 +22,7 @@ import os.path as osp
 import torch
 from mmengine.config import DictAction
 
-import mmplug  # noqa: F401  (shims and registration)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.apis import build_model, load_deployed
 from mmplug.cli import exit_on_error, read_config
 from mmplug.deploy.compare import check_end2end, describe_check

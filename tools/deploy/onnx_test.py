@@ -23,7 +23,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-import mmplug  # noqa: F401  (shims and registration)
+import mmplug  # noqa: F401  (registration and adapters)
 from mmplug.apis import build_runner, check_data, load_deployed
 from mmplug.cli import (
     add_common_args,

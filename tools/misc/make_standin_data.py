@@ -1,5 +1,5 @@
 """Write stand-in COCO, ADE20K and ImageNet data (a few generated shapes
-images in the real data sets' layouts, :mod:`mmplug.datasets.standin`) and
+images in the real data sets' layouts, :mod:`tools.misc.standin`) and
 print the overrides that point the configs at them.
 
     python tools/misc/make_standin_data.py OUT [--coco] [--ade] [--imagenet]
@@ -16,11 +16,19 @@ directly; for others (the SSDLite configs wrap theirs in a RepeatDataset),
 """
 import argparse
 import shlex
+import sys
 import time
+from pathlib import Path
 
 from mmengine.config import Config
 
-from mmplug.datasets.standin import KINDS, default_overrides, standin_overrides, write_standin
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tools.misc
+from tools.misc.standin import (  # noqa: E402
+    KINDS,
+    default_overrides,
+    standin_overrides,
+    write_standin,
+)
 
 CONFIGS = dict(coco='configs/det', ade='configs/seg', imagenet='configs/cls')
 

@@ -1,15 +1,18 @@
 """The one contract every mmplug backbone keeps.
 
-A backbone is a stem followed by stages. Its possible outputs ("levels") are
-known from its arch before anything is built (:meth:`BaseBackbone.levels_of`),
-so ``out_indices`` and ``frozen_stages`` are checked first, and the output
-metadata can be read without a forward pass. A subclass calls
-``super().__init__`` first, then builds ``self.stem`` and ``self.stages``
-(spatial convs from ``conv_factory(conv_cfg)``), then calls
-:meth:`BaseBackbone._init_outputs` last.
+A backbone is a stem followed by stages. The arguments every backbone takes
+are declared and documented once, in :class:`BaseBackbone`; a subclass's
+``__init__`` takes ``arch`` (the only positional argument), its own
+arguments, and passes the rest on by keyword (``**kwargs``). Construction is
+one template, run by :class:`BaseBackbone` after the whole ``__init__`` chain
+(:meth:`BaseBackbone._build`): list the output levels (:meth:`levels_of`) and
+check ``out_indices`` against them, call the subclass's
+:meth:`build_layers` for the stem and the stages, put a norm on each output,
+freeze the frozen stages. So a subclass only stores its arguments, in any
+order, and builds nothing in ``__init__``.
 """
 import copy
-import warnings
+import inspect
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,26 +21,8 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..checkpoint import load_pretrained
-from ..layers import norm_factory, pad_to_multiple
+from ..layers import ConvLayer, conv_factory, drop_path_rates, norm_factory, pad_to_multiple
 from ..reparam import fuse_conv_norm_pairs
-
-
-def take_deprecated(owner: str, kwargs: dict, renames: Dict[str, str]) -> dict:
-    """Arguments given under deprecated names, under their new names, with a
-    warning each; any other unexpected argument is a TypeError.
-
-    Args:
-        owner: The class, for messages.
-        kwargs: The arguments ``__init__`` did not take by name.
-        renames: Old name -> new name.
-    """
-    unknown = sorted(set(kwargs) - set(renames))
-    if unknown:
-        raise TypeError(f'{owner}: unexpected arguments {unknown}')
-    for old in kwargs:
-        warnings.warn(f'{owner}: argument {old!r} is deprecated; use {renames[old]!r}',
-                      FutureWarning, stacklevel=3)
-    return {renames[old]: value for old, value in kwargs.items()}
 
 
 def per_stage(owner: str, name: str, value, n: int) -> list:
@@ -54,16 +39,43 @@ class ShapeSpec(NamedTuple):
     stride: int
 
 
-class BaseBackbone(BaseModule):
+class _BuildAfterInit(type(BaseModule)):
+    """Runs :meth:`BaseBackbone._build` once the outermost ``__init__`` has
+    returned, so that every subclass's arguments are stored before anything
+    is built."""
+
+    def __call__(cls, *args, **kwargs):
+        backbone = super().__call__(*args, **kwargs)
+        backbone._build()
+        return backbone
+
+    @property
+    def __signature__(cls) -> inspect.Signature:
+        # what ``inspect.signature(cls)`` shows: ``cls.__init__``'s arguments,
+        # not ``__call__``'s ``*args, **kwargs``
+        init = inspect.signature(cls.__init__)
+        return init.replace(parameters=list(init.parameters.values())[1:])
+
+
+class BaseBackbone(BaseModule, metaclass=_BuildAfterInit):
     """Multi-scale backbone with OpenMMLab's usual knobs.
 
     Args:
-        arch: A name in ``arch_settings`` or a dict with the same keys.
+        arch: A name in ``arch_settings`` (any case) or a dict with the same
+            keys.
+        in_channels: Input image channels.
         out_indices: Output levels, an int or a sequence; negative values
             count from the last level. Outputs come in increasing stride.
         frozen_stages: -1 freezes nothing, 0 the stem, ``i`` the stem and
             stages 1 to ``i``.
         norm_eval: Keep every BatchNorm in eval mode while training.
+        drop_path_rate: Stochastic depth rate of the last block (linear from
+            0 over the blocks).
+        conv_cfg: Layer of every spatial conv (kernel larger than 1x1: stem,
+            downsampling, token mixers), e.g. ``dict(type='RefConv')``; None
+            for ``nn.Conv2d``.
+        out_norm_cfg: Norm put on each output (``norm{i}`` for level ``i``):
+            None for none, one config for every level, or one per level.
         with_cp: Use gradient checkpointing in the blocks while training.
         init_cfg: mmengine init config; ``dict(type='Pretrained',
             checkpoint=...)`` loads through the backbone's converter and
@@ -80,27 +92,67 @@ class BaseBackbone(BaseModule):
 
     def __init__(self,
                  arch: Union[str, dict],
-                 out_indices: Union[int, Sequence[int]],
-                 frozen_stages: int,
-                 norm_eval: bool,
-                 with_cp: bool,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None):
+                 *,
+                 in_channels: int = 3,
+                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 drop_path_rate: float = 0.0,
+                 conv_cfg: Optional[dict] = None,
+                 out_norm_cfg: Optional[Union[dict, Sequence[dict]]] = None,
+                 with_cp: bool = False,
+                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
+                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0)):
         super().__init__(init_cfg=copy.deepcopy(init_cfg))
         self.arch = self.parse_arch(arch)
-        self.levels = tuple(self.levels_of(self.arch))
-        self.out_indices = self._check_out_indices(out_indices, len(self.levels))
         n_stages = len(self.arch['depths'])
         if not (isinstance(frozen_stages, int) and -1 <= frozen_stages <= n_stages):
             raise ValueError(f'{type(self).__name__}: frozen_stages must be an int from -1 '
                              f'(nothing) to {n_stages} (every stage), got {frozen_stages!r}')
+        self.in_channels = in_channels
+        self.out_indices = out_indices  # checked by _build, against the levels
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.drop_path_rate = drop_path_rate
+        self.conv_cfg = conv_cfg
+        self.out_norm_cfg = out_norm_cfg
         self.with_cp = with_cp
 
     def levels_of(self, arch: dict) -> List[ShapeSpec]:
         """Channels and stride of every possible output of ``arch``, in
-        increasing stride: by default one per stage, stride 4 to 32."""
+        increasing stride: by default one per stage, stride 4 to 32. Called
+        after ``__init__``, so it may read the subclass's arguments."""
         return [ShapeSpec(c, 4 * 2**i) for i, c in enumerate(arch['channels'])]
+
+    def build_layers(self, conv_layer: ConvLayer,
+                     drop_path_rates: List[List[float]]) -> Tuple[nn.Module, nn.ModuleList]:
+        """Build and return the stem and the stages (one per ``depths``
+        entry; stage ``i`` gets the stochastic depth rates
+        ``drop_path_rates[i]``, one per block). Every subclass implements it.
+
+        Args:
+            conv_layer: Builds every spatial conv (``nn.Conv2d``'s signature).
+            drop_path_rates: Per stage, the rate of each block.
+        """
+        raise NotImplementedError(f'{type(self).__name__} must implement build_layers: '
+                                  f'it builds and returns (stem, stages)')
+
+    def _build(self) -> None:
+        """The template, run once after ``__init__``: check the output levels,
+        build the stem and the stages, the output norms, then freeze."""
+        name = type(self).__name__
+        self.levels = tuple(self.levels_of(self.arch))
+        self.out_indices = self._check_out_indices(self.out_indices, len(self.levels))
+        rates = drop_path_rates(self.arch['depths'], self.drop_path_rate)
+        stem, stages = self.build_layers(conv_factory(self.conv_cfg), rates)
+        if not isinstance(stem, nn.Module) or not isinstance(stages, nn.ModuleList) \
+                or len(stages) != len(rates):
+            raise TypeError(f'{name}.build_layers must return (stem, stages): an nn.Module and '
+                            f'an nn.ModuleList of {len(rates)} stages, got '
+                            f'({type(stem).__name__}, {type(stages).__name__})')
+        self.stem, self.stages = stem, stages
+        self._add_output_norms(self.out_norm_cfg)
+        self._freeze_stages()
 
     # ------------------------------------------------------------- variants
     @classmethod
@@ -130,14 +182,8 @@ class BaseBackbone(BaseModule):
                         f'or a dict, got {type(arch).__name__}')
 
     # -------------------------------------------------------------- outputs
-    def _init_outputs(self, out_norm_cfg: Optional[Union[dict, Sequence[dict]]]) -> None:
-        """Put a norm on each output (``norm{i}`` for level ``i``), then
-        freeze the frozen stages. Call last in ``__init__``.
-
-        Args:
-            out_norm_cfg: None for no norm, one norm config for every level,
-                or one per level.
-        """
+    def _add_output_norms(self, out_norm_cfg: Optional[Union[dict, Sequence[dict]]]) -> None:
+        """Put a norm on each output: ``norm{i}`` for level ``i``."""
         if isinstance(out_norm_cfg, (list, tuple)):
             if len(out_norm_cfg) != len(self.levels):
                 raise ValueError(f'{type(self).__name__}: out_norm_cfg needs one config per '
@@ -149,7 +195,6 @@ class BaseBackbone(BaseModule):
         if self.out_norm:
             for i in self.out_indices:
                 self.add_module(f'norm{i}', norm_factory(cfgs[i])(self.levels[i].channels))
-        self._freeze_stages()
 
     def _check_out_indices(self, out_indices, n: int) -> Tuple[int, ...]:
         name = type(self).__name__

@@ -11,72 +11,43 @@ Registered as ``ConvNeXt`` in mmplug, mmdet and mmseg, and reachable from
 any scope as ``mmplug.ConvNeXt``; mmpretrain keeps its own ``ConvNeXt``.
 """
 import re
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Union
 
 import torch
 from torch import nn
 
-from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import ConvLayer
-from .base import take_deprecated
 from .metanext import MetaNeXt
 
 
-@register(MODELS)
 class ConvNeXt(MetaNeXt):
     """ConvNeXt backbone with outputs at strides 4, 8, 16 and 32.
 
     Args:
         arch: ``'tiny'``, ``'small'``, ``'base'``, ``'large'``, ``'xlarge'``
             or a dict with keys ``depths``, ``channels`` and ``mlp_ratios``.
-        in_channels: Input image channels.
-        out_indices: Output stages (0-3; negatives count from the end).
-        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
-        norm_eval: Keep BatchNorm layers in eval mode while training (ConvNeXt
-            has none unless ``norm_cfg`` asks for it).
-        drop_path_rate: Stochastic depth rate of the last block.
         kernel_size: Kernel of the depthwise token mixer.
-        mlp_ratio: MLP ratio, one or one per stage; None takes the
-            variant's (``mlp_ratios``, the deprecated name, still works).
-        layer_scale_init_value: Initial layer scale; 0 disables it.
         norm_cfg: Norm of the stem, downsampling layers and blocks.
-        act_cfg: Activation of the MLPs.
         out_norm_cfg: Norm on each output, as the official detection and
             segmentation backbone (channels-first LayerNorm); None for none
             (classification, where the head normalises the pooled feature).
-        conv_cfg: Layer of every spatial conv, e.g. ``dict(type='RefConv')``;
-            None for ``nn.Conv2d``.
-        with_cp: Gradient checkpointing of each block while training.
-        init_cfg: mmengine init config; ``dict(type='Pretrained',
-            checkpoint=...)`` reads official, mmpretrain, timm and mmplug
-            checkpoints.
+
+    Other arguments (``mlp_ratio``, ``layer_scale_init_value``, ``act_cfg``,
+    ...): see :class:`MetaNeXt` and :class:`BaseBackbone`. ``init_cfg=dict(
+    type='Pretrained', checkpoint=...)`` reads official, mmpretrain, timm and
+    mmplug checkpoints.
     """
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
-                 in_channels: int = 3,
-                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 drop_path_rate: float = 0.0,
+                 *,
                  kernel_size: int = 7,
-                 mlp_ratio: Optional[Union[float, Sequence[float]]] = None,
-                 layer_scale_init_value: float = 1e-6,
                  norm_cfg: dict = dict(type='LN2d', eps=1e-6),
-                 act_cfg: dict = dict(type='GELU'),
                  out_norm_cfg: Optional[dict] = dict(type='LN2d', eps=1e-6),
-                 conv_cfg: Optional[dict] = None,
-                 with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
-                 **deprecated):
-        mlp_ratio = take_deprecated('ConvNeXt', deprecated,
-                                    {'mlp_ratios': 'mlp_ratio'}).get('mlp_ratio', mlp_ratio)
+                 **kwargs):
+        super().__init__(arch, norm_cfg=norm_cfg, out_norm_cfg=out_norm_cfg, **kwargs)
         self.kernel_size = kernel_size
-        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval,
-                         drop_path_rate, layer_scale_init_value, mlp_ratio, norm_cfg, act_cfg,
-                         out_norm_cfg, conv_cfg, with_cp, init_cfg)
 
     def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
         k = self.kernel_size

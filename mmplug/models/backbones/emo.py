@@ -7,25 +7,22 @@ independent implementation with the same parameter shapes.
 :func:`convert_emo` reads the official classification and downstream layouts.
 """
 import re
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import (
     ConvLayer,
     DropPath,
     Stage,
     act_factory,
-    conv_factory,
-    drop_path_rates,
     norm_factory,
 )
 from ..reparam import fold_norm_into_next_conv, fold_norm_into_prev_conv
-from .base import BaseBackbone, ShapeSpec, per_stage, take_deprecated
+from .base import BaseBackbone, ShapeSpec, per_stage
 
 
 class ConvNormAct(nn.Module):
@@ -195,7 +192,6 @@ class IRMB(nn.Module):
             self.norm = fold_norm_into_next_conv(self.norm, self.v.conv)
 
 
-@register(MODELS)
 class EMO(BaseBackbone):
     """EMO backbone: a stride-2 stem (conv and an iRB with SE), then four
     stages of iRMBs whose first block halves the resolution; window attention
@@ -207,14 +203,9 @@ class EMO(BaseBackbone):
     Args:
         arch: ``'1m'``, ``'2m'``, ``'5m'``, ``'6m'`` or a dict with keys
             ``depths``, ``channels``, ``exp_ratios`` and ``head_dims``.
-        in_channels: Input image channels.
-        out_indices: Output levels (0-4; negatives count from the end).
-        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
-        norm_eval: Keep BatchNorm layers in eval mode while training.
-        drop_path_rate: Stochastic depth rate of the last block.
         stem_channels: Width of the stem.
         kernel_size: Depthwise kernel, one or one per stage (the stem uses
-            the first); ``kernel_sizes``, the deprecated name, still works.
+            the first).
         window_size: Attention window, one int or one per stage; 0 or less
             attends over the whole map.
         attn_stages: Which stages attend (not their first block).
@@ -224,28 +215,22 @@ class EMO(BaseBackbone):
         norm_cfgs: Input norm of the blocks, per stage.
         act_cfgs: Activation after the expansions, per stage.
         conv_norm_cfg: Norm of the stem conv and of every depthwise conv.
-        out_norm_cfg: Norm put on each output (``norm{i}``): one config, or
-            one per output level; the official classifier has a LayerNorm on
-            the last stage, the downstream models none. The deprecated
-            ``out_norm=True`` means each level's own norm (``conv_norm_cfg``
-            for the stem, that stage's ``norm_cfgs`` entry for the others).
-        conv_cfg: Layer of every spatial conv (stem, depthwise), e.g.
-            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
-        with_cp: Gradient checkpointing of each block while training.
-        init_cfg: mmengine init config; ``dict(type='Pretrained',
+        out_indices: As in :class:`BaseBackbone`; by default the four stages.
+        out_norm_cfg: As in :class:`BaseBackbone` (one config, or one per
+            output level); the official classifier has a LayerNorm on the
+            last stage, the downstream models none.
+        init_cfg: As in :class:`BaseBackbone`; ``dict(type='Pretrained',
             checkpoint=...)`` reads official and mmplug checkpoints; None
             keeps PyTorch's default init, as the official backbone.
+
+    Other arguments: see :class:`BaseBackbone`.
     """
 
     optional_keys = (r'norm\d+\.', )
 
     def __init__(self,
                  arch: Union[str, dict] = '5m',
-                 in_channels: int = 3,
-                 out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 drop_path_rate: float = 0.0,
+                 *,
                  stem_channels: int = 24,
                  kernel_size: Union[int, Sequence[int]] = (3, 3, 5, 5),
                  window_size: Union[int, Sequence[int]] = 7,
@@ -257,57 +242,56 @@ class EMO(BaseBackbone):
                  (dict(type='LN2d', eps=1e-6), ) * 2,
                  act_cfgs: Sequence[dict] = (dict(type='SiLU'), ) * 2 + (dict(type='GELU'), ) * 2,
                  conv_norm_cfg: dict = dict(type='BN', eps=1e-6),
+                 out_indices: Union[int, Sequence[int]] = (1, 2, 3, 4),
                  out_norm_cfg: Optional[Union[dict, Sequence[dict]]] = None,
-                 conv_cfg: Optional[dict] = None,
-                 with_cp: bool = False,
                  init_cfg: Optional[Union[dict, list]] = None,
-                 **deprecated):
-        renamed = take_deprecated('EMO', deprecated, {'kernel_sizes': 'kernel_size',
-                                                      'out_norm': 'out_norm_cfg'})
-        kernel_size = renamed.get('kernel_size', kernel_size)
-        if 'out_norm_cfg' in renamed:
-            out_norm_cfg = [conv_norm_cfg, *norm_cfgs] if renamed['out_norm_cfg'] else None
-        self.stem_channels = stem_channels
-        super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
-        depths, channels = self.arch['depths'], self.arch['channels']
-        n = len(depths)
-        kernel_sizes = per_stage('EMO', 'kernel_size', kernel_size, n)
-        windows = per_stage('EMO', 'window_size', window_size, n)
+                 **kwargs):
+        super().__init__(arch, out_indices=out_indices, out_norm_cfg=out_norm_cfg,
+                         init_cfg=init_cfg, **kwargs)
+        n = len(self.arch['depths'])
         for name, values in dict(attn_stages=attn_stages, se_ratios=se_ratios,
                                  norm_cfgs=norm_cfgs, act_cfgs=act_cfgs).items():
             if len(values) != n:
                 raise ValueError(f'EMO: {name} needs one entry per stage ({n}), got {values}')
-        norms = [norm_factory(cfg) for cfg in norm_cfgs]
-        acts = [act_factory(cfg) for cfg in act_cfgs]
-        conv_norm = norm_factory(conv_norm_cfg)
-        conv_layer = conv_factory(conv_cfg)
-        self.window_size = windows
-
-        self.stem = nn.Sequential(
-            ConvNormAct(in_channels, stem_channels, kernel_sizes[0], 2, bias=True,
-                        norm_layer=conv_norm, conv_layer=conv_layer),
-            IRMB(stem_channels, stem_channels, 1.0, 1, kernel_sizes[0], None, acts[0], conv_norm,
-                 expand=False, se_ratio=1.0, has_skip=False, conv_layer=conv_layer))
-        self.stages = nn.ModuleList()
-        prev = stem_channels
-        for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
-            blocks = []
-            for j, rate in enumerate(rates):
-                first = j == 0
-                blocks.append(IRMB(
-                    prev, channels[i], self.arch['exp_ratios'][i] * (2 if first else 1),
-                    2 if first else 1, kernel_sizes[i], norms[i], acts[i], conv_norm,
-                    head_dim=self.arch['head_dims'][i] if attn_stages[i] and not first else None,
-                    window_size=windows[i], attn_pre=attn_pre, qkv_bias=qkv_bias,
-                    se_ratio=se_ratios[i], has_skip=not first, drop_path=rate,
-                    conv_layer=conv_layer))
-                prev = channels[i]
-            self.stages.append(Stage(blocks, None, with_cp=with_cp))
-        self._init_outputs(out_norm_cfg)
+        self.stem_channels = stem_channels
+        self.kernel_size = per_stage('EMO', 'kernel_size', kernel_size, n)
+        self.window_size = per_stage('EMO', 'window_size', window_size, n)
+        self.attn_stages, self.attn_pre, self.qkv_bias = attn_stages, attn_pre, qkv_bias
+        self.se_ratios, self.norm_cfgs, self.act_cfgs = se_ratios, norm_cfgs, act_cfgs
+        self.conv_norm_cfg = conv_norm_cfg
 
     def levels_of(self, arch: dict) -> List[ShapeSpec]:
         """Level 0 is the stem (stride 2), levels 1-4 the stages."""
         return [ShapeSpec(self.stem_channels, 2)] + super().levels_of(arch)
+
+    def build_layers(self, conv_layer: ConvLayer,
+                     drop_path_rates: List[List[float]]) -> Tuple[nn.Module, nn.ModuleList]:
+        channels, kernel_sizes = self.arch['channels'], self.kernel_size
+        norms = [norm_factory(cfg) for cfg in self.norm_cfgs]
+        acts = [act_factory(cfg) for cfg in self.act_cfgs]
+        conv_norm = norm_factory(self.conv_norm_cfg)
+        stem = nn.Sequential(
+            ConvNormAct(self.in_channels, self.stem_channels, kernel_sizes[0], 2, bias=True,
+                        norm_layer=conv_norm, conv_layer=conv_layer),
+            IRMB(self.stem_channels, self.stem_channels, 1.0, 1, kernel_sizes[0], None, acts[0],
+                 conv_norm, expand=False, se_ratio=1.0, has_skip=False, conv_layer=conv_layer))
+        stages = nn.ModuleList()
+        prev = self.stem_channels
+        for i, rates in enumerate(drop_path_rates):
+            blocks = []
+            for j, rate in enumerate(rates):
+                first = j == 0
+                attends = self.attn_stages[i] and not first
+                blocks.append(IRMB(
+                    prev, channels[i], self.arch['exp_ratios'][i] * (2 if first else 1),
+                    2 if first else 1, kernel_sizes[i], norms[i], acts[i], conv_norm,
+                    head_dim=self.arch['head_dims'][i] if attends else None,
+                    window_size=self.window_size[i], attn_pre=self.attn_pre,
+                    qkv_bias=self.qkv_bias, se_ratio=self.se_ratios[i], has_skip=not first,
+                    drop_path=rate, conv_layer=conv_layer))
+                prev = channels[i]
+            stages.append(Stage(blocks, None, with_cp=self.with_cp))
+        return stem, stages
 
     def forward(self, image: torch.Tensor) -> tuple:
         feats: List[torch.Tensor] = [self.stem(image)]

@@ -6,23 +6,20 @@ Official code: https://github.com/JierunChen/FasterNet (MIT licence); this is
 an independent implementation of the same architecture and parameter layout.
 """
 import re
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
-from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import (
     ConvLayer,
     ConvMlp,
     Stage,
     act_factory,
-    conv_factory,
-    drop_path_rates,
     norm_factory,
 )
-from .base import BaseBackbone, per_stage, take_deprecated
+from .base import BaseBackbone, per_stage
 from .metanext import MetaNeXtBlock
 
 
@@ -79,18 +76,12 @@ class PartialConv(nn.Module):
         return out
 
 
-@register(MODELS)
 class FasterNet(BaseBackbone):
     """FasterNet backbone with outputs at strides 4, 8, 16 and 32.
 
     Args:
         arch: ``'t0'``, ``'t1'``, ``'t2'``, ``'s'``, ``'m'``, ``'l'`` or a dict
             with keys ``depths``, ``channels`` and ``act``.
-        in_channels: Input image channels.
-        out_indices: Output stages (0-3; negatives count from the end).
-        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
-        norm_eval: Keep BatchNorm layers in eval mode while training.
-        drop_path_rate: Stochastic depth rate of the last block.
         n_div: PConv convolves ``channels // n_div`` channels.
         mlp_ratio: Hidden width of the block MLPs over their width, one or
             one per stage.
@@ -100,65 +91,55 @@ class FasterNet(BaseBackbone):
             ReLU for the others).
         out_norm_cfg: Norm put on each output (``norm{i}``), as the official
             detection backbone does (BN); None for none, as classification.
-            The deprecated ``out_norm=True``/``False`` still works: it means
-            ``norm_cfg``/None.
-        conv_cfg: Layer of every spatial conv (PConv, stem, merging), e.g.
-            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
-        with_cp: Gradient checkpointing of each block while training.
-        init_cfg: mmengine init config, e.g. ``dict(type='Pretrained',
-            checkpoint='fasternet_s.pth')`` for an official, timm or mmplug
-            checkpoint.
+
+    Other arguments: see :class:`BaseBackbone`. ``init_cfg=dict(
+    type='Pretrained', checkpoint='fasternet_s.pth')`` reads an official,
+    timm or mmplug checkpoint.
     """
 
     optional_keys = (r'norm\d+\.', )
 
     def __init__(self,
                  arch: Union[str, dict] = 's',
-                 in_channels: int = 3,
-                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 drop_path_rate: float = 0.0,
+                 *,
                  n_div: int = 4,
                  mlp_ratio: Union[float, Sequence[float]] = 2.0,
                  layer_scale_init_value: float = 0.0,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: Optional[dict] = None,
                  out_norm_cfg: Optional[dict] = dict(type='BN'),
-                 conv_cfg: Optional[dict] = None,
-                 with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
-                 **deprecated):
-        renamed = take_deprecated('FasterNet', deprecated, {'out_norm': 'out_norm_cfg'})
-        if 'out_norm_cfg' in renamed:
-            out_norm_cfg = norm_cfg if renamed['out_norm_cfg'] else None
-        super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
-        depths, channels = self.arch['depths'], self.arch['channels']
-        mlp_ratios = per_stage('FasterNet', 'mlp_ratio', mlp_ratio, len(depths))
-        norm_layer = norm_factory(norm_cfg)
-        conv_layer = conv_factory(conv_cfg)
+                 **kwargs):
+        super().__init__(arch, out_norm_cfg=out_norm_cfg, **kwargs)
+        self.n_div = n_div
+        self.mlp_ratio = per_stage('FasterNet', 'mlp_ratio', mlp_ratio, len(self.arch['depths']))
+        self.layer_scale_init_value = layer_scale_init_value
+        self.norm_cfg = norm_cfg
         if act_cfg is None and self.arch['act'] not in _ACTS:
             raise ValueError(f"FasterNet: unknown act {self.arch['act']!r}; "
                              f'choose from {sorted(_ACTS)}')
-        act_layer = act_factory(act_cfg or _ACTS[self.arch['act']])
+        self.act_cfg = act_cfg or _ACTS[self.arch['act']]
 
-        self.stem = nn.Sequential(
-            conv_layer(in_channels, channels[0], 4, 4, bias=False), norm_layer(channels[0]))
-        self.stages = nn.ModuleList()
-        for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
+    def build_layers(self, conv_layer: ConvLayer,
+                     drop_path_rates: List[List[float]]) -> Tuple[nn.Module, nn.ModuleList]:
+        channels = self.arch['channels']
+        norm_layer = norm_factory(self.norm_cfg)
+        act_layer = act_factory(self.act_cfg)
+        stem = nn.Sequential(
+            conv_layer(self.in_channels, channels[0], 4, 4, bias=False), norm_layer(channels[0]))
+        stages = nn.ModuleList()
+        for i, rates in enumerate(drop_path_rates):
             downsample = None if i == 0 else nn.Sequential(
                 conv_layer(channels[i - 1], channels[i], 2, 2, bias=False),
                 norm_layer(channels[i]))
             blocks = [
-                MetaNeXtBlock(PartialConv(channels[i], n_div, conv_layer=conv_layer), None,
-                              ConvMlp(channels[i], int(channels[i] * mlp_ratios[i]), act_layer,
-                                      norm_layer, bias=False),
-                              layer_scale_init_value, rate)
+                MetaNeXtBlock(PartialConv(channels[i], self.n_div, conv_layer=conv_layer), None,
+                              ConvMlp(channels[i], int(channels[i] * self.mlp_ratio[i]),
+                                      act_layer, norm_layer, bias=False),
+                              self.layer_scale_init_value, rate)
                 for rate in rates
             ]
-            self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
-        self._init_outputs(out_norm_cfg)
+            stages.append(Stage(blocks, downsample, with_cp=self.with_cp))
+        return stem, stages
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

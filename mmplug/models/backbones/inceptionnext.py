@@ -6,15 +6,13 @@ Official code: https://github.com/sail-sg/inceptionnext (Apache-2.0); this is
 an independent implementation with the official parameter layout, so official
 and timm checkpoints load as they are.
 """
-from typing import Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Union
 
 import torch
 from torch import nn
 
-from ...registry import MODELS, register
 from ..checkpoint import CheckpointMismatchError
 from ..layers import ConvLayer
-from .base import take_deprecated
 from .metanext import MetaNeXt
 
 
@@ -52,7 +50,6 @@ class InceptionDWConv2d(nn.Module):
                          dim=1)
 
 
-@register(MODELS)
 class InceptionNeXt(MetaNeXt):
     """InceptionNeXt backbone with outputs at strides 4, 8, 16 and 32.
 
@@ -60,65 +57,38 @@ class InceptionNeXt(MetaNeXt):
         arch: ``'atto'``, ``'tiny'``, ``'small'``, ``'base'`` or a dict with
             keys ``depths``, ``channels``, ``mlp_ratios``,
             ``band_kernel_size`` and ``branch_ratio``.
-        in_channels: Input image channels.
-        out_indices: Output stages (0-3; negatives count from the end).
-        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
-        norm_eval: Keep BatchNorm layers in eval mode while training.
-        drop_path_rate: Stochastic depth rate of the last block.
-        kernel_size: Kernel of the square branch of the mixer
-            (``square_kernel_size``, the deprecated name, still works).
+        kernel_size: Kernel of the square branch of the mixer.
         band_kernel_size: Band kernel length; None takes the variant's.
         branch_ratio: Channel share of each conv branch; None takes the
             variant's.
-        mlp_ratio: MLP ratio, one or one per stage; None takes the
-            variant's (``mlp_ratios``, the deprecated name, still works).
-        layer_scale_init_value: Initial layer scale; 0 disables it.
-        norm_cfg: Norm of the stem, downsampling layers and blocks (BN).
-        act_cfg: Activation of the MLPs.
+        norm_cfg: Norm of the stem, downsampling layers and blocks.
         out_norm_cfg: An extra norm on each output, as dense-prediction
-            backbones (Swin, ConvNeXt, PoolFormer) add (BN;
-            ``dict(type='SyncBN')`` in mmplug's configs), or None for none
-            (classification).
-        conv_cfg: Layer of every spatial conv, e.g. ``dict(type='RefConv')``;
-            None for ``nn.Conv2d``.
-        with_cp: Gradient checkpointing of each block while training.
-        init_cfg: mmengine init config; ``dict(type='Pretrained',
-            checkpoint=...)`` reads official, timm and mmplug checkpoints.
+            backbones (Swin, ConvNeXt, PoolFormer) add (``dict(type='SyncBN')``
+            in mmplug's configs), or None for none (classification).
+
+    Other arguments (``mlp_ratio``, ``layer_scale_init_value``, ``act_cfg``,
+    ...): see :class:`MetaNeXt` and :class:`BaseBackbone`. ``init_cfg=dict(
+    type='Pretrained', checkpoint=...)`` reads official, timm and mmplug
+    checkpoints.
     """
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
-                 in_channels: int = 3,
-                 out_indices: Union[int, Sequence[int]] = (0, 1, 2, 3),
-                 frozen_stages: int = -1,
-                 norm_eval: bool = False,
-                 drop_path_rate: float = 0.0,
+                 *,
                  kernel_size: int = 3,
                  band_kernel_size: Optional[int] = None,
                  branch_ratio: Optional[float] = None,
-                 mlp_ratio: Optional[Union[float, Sequence[float]]] = None,
-                 layer_scale_init_value: float = 1e-6,
                  norm_cfg: dict = dict(type='BN'),
-                 act_cfg: dict = dict(type='GELU'),
                  out_norm_cfg: Optional[dict] = dict(type='BN'),
-                 conv_cfg: Optional[dict] = None,
-                 with_cp: bool = False,
-                 init_cfg: Optional[Union[dict, list]] = dict(
-                     type='TruncNormal', layer=['Conv2d', 'Linear'], std=0.02, bias=0.0),
-                 **deprecated):
-        renamed = take_deprecated('InceptionNeXt', deprecated, {
-            'square_kernel_size': 'kernel_size', 'mlp_ratios': 'mlp_ratio'})
-        self.kernel_size = renamed.get('kernel_size', kernel_size)
-        self._band_kernel_size, self._branch_ratio = band_kernel_size, branch_ratio
-        super().__init__(arch, in_channels, out_indices, frozen_stages, norm_eval,
-                         drop_path_rate, layer_scale_init_value,
-                         renamed.get('mlp_ratio', mlp_ratio), norm_cfg, act_cfg, out_norm_cfg,
-                         conv_cfg, with_cp, init_cfg)
+                 **kwargs):
+        super().__init__(arch, norm_cfg=norm_cfg, out_norm_cfg=out_norm_cfg, **kwargs)
+        self.kernel_size = kernel_size
+        self.band_kernel_size = band_kernel_size or self.arch['band_kernel_size']
+        self.branch_ratio = branch_ratio or self.arch['branch_ratio']
 
     def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
-        return InceptionDWConv2d(channels, self.kernel_size,
-                                 self._band_kernel_size or self.arch['band_kernel_size'],
-                                 self._branch_ratio or self.arch['branch_ratio'], conv_layer)
+        return InceptionDWConv2d(channels, self.kernel_size, self.band_kernel_size,
+                                 self.branch_ratio, conv_layer)
 
     @staticmethod
     def convert_checkpoint(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:

@@ -10,7 +10,7 @@ supplies its mixer. Parameter layout: stem ``stem.{0 conv, 1 norm}``,
 ``stages.{i}.blocks.{j}.{token_mixer, norm, mlp.fc1, mlp.fc2, gamma}`` and
 one ``norm{i}`` per output.
 """
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -21,8 +21,6 @@ from ..layers import (
     DropPath,
     Stage,
     act_factory,
-    conv_factory,
-    drop_path_rates,
     norm_factory,
 )
 from ..reparam import fold_norm_into_next_conv, scale_conv_output
@@ -78,56 +76,46 @@ class MetaNeXt(BaseBackbone):
     (stages 2-4) and MetaNeXt blocks.
 
     Subclasses set ``arch_settings`` (keys ``depths``, ``channels``,
-    ``mlp_ratios`` and their own) and implement :meth:`make_token_mixer`.
+    ``mlp_ratios`` and their own), give ``norm_cfg`` and implement
+    :meth:`make_token_mixer`.
 
     Args:
-        arch: A name in ``arch_settings`` or a dict with the same keys.
-        in_channels: Input image channels.
-        out_indices: Output stages (0-3; negatives count from the end).
-        frozen_stages: -1 none, 0 the stem, ``i`` the stem and stages 1..i.
-        norm_eval: Keep BatchNorm layers in eval mode while training.
-        drop_path_rate: Stochastic depth rate of the last block.
-        layer_scale_init_value: Initial layer scale; 0 disables it.
-        mlp_ratio: MLP ratio, one or one per stage; None takes the variant's.
         norm_cfg: Norm of the stem, the downsampling layers and the blocks.
+        mlp_ratio: MLP ratio, one or one per stage; None takes the variant's
+            (``mlp_ratios``).
+        layer_scale_init_value: Initial layer scale; 0 disables it.
         act_cfg: Activation of the MLPs.
-        out_norm_cfg: Norm put on each output (``norm{i}``), or None for none.
-        conv_cfg: Layer of every spatial conv (mixer, stem, downsampling), e.g.
-            ``dict(type='RefConv')``; None for ``nn.Conv2d``.
-        with_cp: Gradient checkpointing of each block while training.
-        init_cfg: mmengine init config.
+
+    Other arguments: see :class:`BaseBackbone`.
     """
 
     optional_keys = (r'norm\d+\.', )
 
     def __init__(self,
                  arch: Union[str, dict],
-                 in_channels: int,
-                 out_indices: Union[int, Sequence[int]],
-                 frozen_stages: int,
-                 norm_eval: bool,
-                 drop_path_rate: float,
-                 layer_scale_init_value: float,
-                 mlp_ratio: Optional[Union[float, Sequence[float]]],
+                 *,
                  norm_cfg: dict,
-                 act_cfg: dict,
-                 out_norm_cfg: Optional[dict],
-                 conv_cfg: Optional[dict],
-                 with_cp: bool,
-                 init_cfg: Optional[Union[dict, list]]):
-        super().__init__(arch, out_indices, frozen_stages, norm_eval, with_cp, init_cfg)
-        depths, channels = self.arch['depths'], self.arch['channels']
+                 mlp_ratio: Optional[Union[float, Sequence[float]]] = None,
+                 layer_scale_init_value: float = 1e-6,
+                 act_cfg: dict = dict(type='GELU'),
+                 **kwargs):
+        super().__init__(arch, **kwargs)
         self.mlp_ratio = per_stage(type(self).__name__, 'mlp_ratio',
                                    self.arch['mlp_ratios'] if mlp_ratio is None else mlp_ratio,
-                                   len(depths))
-        norm_layer = norm_factory(norm_cfg)
-        act_layer = act_factory(act_cfg)
-        conv_layer = conv_factory(conv_cfg)
+                                   len(self.arch['depths']))
+        self.layer_scale_init_value = layer_scale_init_value
+        self.norm_cfg = norm_cfg
+        self.act_cfg = act_cfg
 
-        self.stem = nn.Sequential(
-            conv_layer(in_channels, channels[0], 4, 4), norm_layer(channels[0]))
-        self.stages = nn.ModuleList()
-        for i, rates in enumerate(drop_path_rates(depths, drop_path_rate)):
+    def build_layers(self, conv_layer: ConvLayer,
+                     drop_path_rates: List[List[float]]) -> Tuple[nn.Module, nn.ModuleList]:
+        channels = self.arch['channels']
+        norm_layer = norm_factory(self.norm_cfg)
+        act_layer = act_factory(self.act_cfg)
+        stem = nn.Sequential(
+            conv_layer(self.in_channels, channels[0], 4, 4), norm_layer(channels[0]))
+        stages = nn.ModuleList()
+        for i, rates in enumerate(drop_path_rates):
             downsample = None if i == 0 else nn.Sequential(
                 norm_layer(channels[i - 1]), conv_layer(channels[i - 1], channels[i], 2, 2))
             blocks = [
@@ -135,11 +123,11 @@ class MetaNeXt(BaseBackbone):
                               norm_layer(channels[i]),
                               ConvMlp(channels[i], int(self.mlp_ratio[i] * channels[i]),
                                       act_layer),
-                              layer_scale_init_value, rate)
+                              self.layer_scale_init_value, rate)
                 for rate in rates
             ]
-            self.stages.append(Stage(blocks, downsample, with_cp=with_cp))
-        self._init_outputs(out_norm_cfg)
+            stages.append(Stage(blocks, downsample, with_cp=self.with_cp))
+        return stem, stages
 
     def make_token_mixer(self, channels: int, conv_layer: ConvLayer) -> nn.Module:
         """The spatial mixer of one block of width ``channels``, its convs

@@ -1,8 +1,10 @@
-"""timm's model of the same architecture as a backbone (its "twin"), for
-speed comparisons: each backbone class names its twins in ``timm_names``
-(arch name -> timm model name). :func:`timm_counterpart` builds the twin so
-that it does the work the backbone does (the same outputs, per-output norms
-and stochastic depth), and :func:`comparison_note` says what that is."""
+"""timm's model of the same architecture as a backbone (its "twin"), for the
+speed comparisons of benchmark.py and plot.py (timm is in mmplug's
+``analysis`` extra, not a requirement): each backbone class names its twins
+in ``timm_names`` (arch name -> timm model name). :func:`timm_counterpart`
+builds the twin so that it does the work the backbone does (the same
+outputs, per-output norms and stochastic depth), and :func:`comparison_note`
+says what that is."""
 import copy
 from typing import Optional, Sequence, Tuple
 
@@ -62,7 +64,7 @@ class TimmFeatures(nn.Module):
                  out_norms: Optional[Sequence[nn.Module]] = None,
                  drop_path_rate: Optional[float] = None):
         super().__init__()
-        import timm  # a test/benchmark dependency, not one of mmplug's
+        import timm
         self.name = name
         extra = {} if drop_path_rate is None else dict(drop_path_rate=drop_path_rate)
         self.model = timm.create_model(name, pretrained=False, num_classes=0, **extra)

@@ -51,7 +51,7 @@ import numpy as np
 from mmengine.config import Config
 from PIL import Image, ImageDraw
 
-from .shapes import shapes_image
+from mmplug.datasets.shapes import shapes_image
 
 #: Kinds of stand-in data, as the command's flags name them.
 KINDS = ('coco', 'ade', 'imagenet')

@@ -1,6 +1,7 @@
-"""Each shim of mmplug.compat: the failure it fixes happens without mmplug
-(so the shim is still needed) and is gone with it; what must stay refused
-stays refused."""
+"""Each adapter of mmplug.integration: the failure it fixes happens without
+mmplug (so the adapter is still needed) and is gone with it; what must stay
+refused stays refused. The registries' adapter is tested in test_registry.py,
+the ``mmplug::`` bases in test_package.py."""
 import importlib.metadata
 import os
 import pickle
@@ -12,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmplug.compat import resume_needs_shim
-from tests.helpers import free_port
+from mmplug.integration import checkpoints
 
 _TOY_RUN = '''
 import torch
@@ -57,7 +57,7 @@ def _python(code: str, with_mmplug: bool, env: dict = None) -> subprocess.Comple
 
 
 needs_resume_shim = pytest.mark.skipif(
-    not resume_needs_shim(), reason="the fork's mmengine loads its own checkpoints")
+    not checkpoints.needed(), reason="the fork's mmengine loads its own checkpoints")
 
 
 @needs_resume_shim
@@ -83,13 +83,11 @@ class _Payload:
         return (open, (self.flag, 'w'))
 
 
-@pytest.mark.skipif(resume_needs_shim(), reason="OpenMMLab's mmengine needs the shim")
-def test_resume_shim_is_left_out_where_mmengine_loads_its_checkpoints():
+@pytest.mark.skipif(checkpoints.needed(), reason="OpenMMLab's mmengine needs the adapter")
+def test_resume_adapter_is_left_out_where_mmengine_loads_its_checkpoints():
     from mmengine.logging import HistoryBuffer
-
-    from mmplug import compat
     assert HistoryBuffer not in torch.serialization.get_safe_globals()
-    assert HistoryBuffer.__getstate__ is not compat._history_buffer_getstate
+    assert HistoryBuffer.__getstate__ is not checkpoints.history_buffer_getstate
 
 
 @needs_resume_shim
@@ -113,43 +111,6 @@ def test_other_pickled_objects_are_still_refused(tmp_path):
     assert torch.load(numbers)['eta'] == 1.5
 
 
-_DIST_ENV = dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1')
-
-
-@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only path')
-def test_mmengine_launcher_initialises_on_cpu():
-    code = '''
-    import torch.distributed as dist
-    from mmengine.dist import init_dist
-    init_dist('pytorch', backend='nccl')  # what mmdet's default_runtime asks for
-    print('BACKEND', dist.get_backend())
-    '''
-    env = dict(_DIST_ENV, MASTER_PORT=str(free_port()))
-    without = _python(code, with_mmplug=False, env=env)
-    assert without.returncode != 0 and 'NVIDIA driver' in without.stderr
-    shimmed = _python(code, with_mmplug=True, env=dict(env, MASTER_PORT=str(free_port())))
-    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
-    assert 'BACKEND gloo' in shimmed.stdout
-
-
-def test_runner_ddp_wrapping_accepts_cpu_modules():
-    code = '''
-    import torch
-    import torch.distributed as dist
-    from mmengine.model import MMDistributedDataParallel
-    dist.init_process_group('gloo')
-    model = torch.nn.Linear(2, 2)
-    # the arguments mmengine's Runner.wrap_model passes
-    MMDistributedDataParallel(module=model, device_ids=[0], broadcast_buffers=False)
-    print('WRAPPED')
-    '''
-    without = _python(code, with_mmplug=False, env=dict(_DIST_ENV, MASTER_PORT=str(free_port())))
-    assert without.returncode != 0 and 'device_ids' in without.stderr
-    shimmed = _python(code, with_mmplug=True, env=dict(_DIST_ENV, MASTER_PORT=str(free_port())))
-    assert shimmed.returncode == 0, shimmed.stderr[-3000:]
-    assert 'WRAPPED' in shimmed.stdout
-
-
 SSDLITE_PREDICT = """
 import torch
 from mmengine.config import Config
@@ -170,39 +131,19 @@ print('PREDICTED', len(out))
 
 
 def test_ssd_heads_predict():
-    """mmdet 3.3's SSDHead cannot predict (it has no loss_cls); the shim makes
+    """mmdet 3.3's SSDHead cannot predict (it has no loss_cls); the adapter makes
     tools/test.py work for SSDLite configs."""
     without = _python(SSDLITE_PREDICT, with_mmplug=False)
     assert "has no attribute 'loss_cls'" in without.stderr
     # mmplug imports no mmdet model: the config's build, loading them, applies it
     lazy = 'import sys\nassert "mmdet.models" not in sys.modules\n' + SSDLITE_PREDICT
-    with_shim = _python(lazy, with_mmplug=True)
-    assert 'PREDICTED 1' in with_shim.stdout, with_shim.stderr[-2000:]
+    with_adapter = _python(lazy, with_mmplug=True)
+    assert 'PREDICTED 1' in with_adapter.stdout, with_adapter.stderr[-2000:]
     # mmdet's models imported before mmplug: applied by the import
     imported_first = _python('import mmdet.models\nimport mmplug\n'
                              'assert mmdet.models.dense_heads.SSDHead.loss_cls is None\n'
                              + SSDLITE_PREDICT, with_mmplug=False)
     assert 'PREDICTED 1' in imported_first.stdout, imported_first.stderr[-2000:]
-
-
-UNKNOWN_OPTIMIZER = """
-import torch
-from mmengine.optim import build_optim_wrapper
-try:
-    build_optim_wrapper(torch.nn.Linear(2, 2), dict(optimizer=dict(type='AdamWW', lr=0.1)))
-except Exception as error:
-    print('ERROR', type(error).__name__, error)
-"""
-
-
-def test_unknown_optimizer_type_is_named():
-    """mmengine's constructor fails on a misspelt optimizer type with "None is
-    not a callable object"; the shim names the type and the known ones."""
-    without = _python(UNKNOWN_OPTIMIZER, with_mmplug=False)
-    assert 'None is not a callable object' in without.stdout, without.stderr[-2000:]
-    with_shim = _python(UNKNOWN_OPTIMIZER, with_mmplug=True)
-    assert "optimizer type 'AdamWW' is not registered" in with_shim.stdout, with_shim.stderr
-    assert 'AdamW,' in with_shim.stdout and 'SGD' in with_shim.stdout
 
 
 def _distribution_installed(name: str) -> bool:
@@ -229,3 +170,43 @@ def test_mmseg_bases_resolve_where_the_distribution_is_renamed(tmp_path):
     shimmed = _python(code, with_mmplug=True)
     assert shimmed.returncode == 0, shimmed.stderr[-3000:]
     assert 'SCOPE mmseg' in shimmed.stdout
+
+
+INFERENCERS = """
+import mmplug
+from mmdet.apis import DetInferencer
+from mmseg.apis import MMSegInferencer
+from mmpretrain.apis import ImageClassificationInferencer
+# mmpretrain's builds its pipeline in the current default scope: first
+cls = ImageClassificationInferencer(model='mmplug::cls/fasternet_t0_in1k.py', device='cpu')
+det = DetInferencer(model='mmplug::demo/fasternet_t0_maskrcnn_shapes.py', device='cpu')
+seg = MMSegInferencer(model='mmplug::demo/inceptionnext_atto_upernet_shapes.py', device='cpu')
+print('BUILT', type(det.model.backbone).__name__, type(seg.model.backbone).__name__,
+      type(cls.model.backbone).__name__)
+import numpy as np
+image = np.zeros((64, 80, 3), dtype=np.uint8)
+print('DETECTED', len(det(image, return_datasamples=True)['predictions']))
+"""
+
+
+def test_inferencers_take_mmplug_names():
+    """mmdet's, mmseg's and mmpretrain's inferencers take ``mmplug::`` names
+    as they take a config file; without the adapter, mmdet's looks the name
+    up in its own model index."""
+    code = INFERENCERS.replace('import mmplug\n', '')
+    without = _python(code, with_mmplug=False)  # mmpretrain's reads the name as a path
+    assert "No such file or directory: 'mmplug::cls/fasternet_t0_in1k.py'" in without.stderr
+    without = _python(code.replace('cls = ', 'cls = None  # '), with_mmplug=False)
+    assert 'Cannot find model: mmplug::demo/fasternet_t0_maskrcnn_shapes.py' in without.stderr
+    with_adapter = _python(INFERENCERS, with_mmplug=False)
+    assert with_adapter.returncode == 0, with_adapter.stderr[-3000:]
+    assert 'BUILT FasterNet InceptionNeXt FasterNet' in with_adapter.stdout
+    assert 'DETECTED 1' in with_adapter.stdout
+
+
+def test_mmengine_hub_builds_mmplug_names():
+    """``mmengine.hub.get_model`` imports ``mmplug.utils``, as it does every
+    OpenMMLab package's, and builds in the config's own scope."""
+    from mmengine.hub import get_model
+    model = get_model('mmplug::demo/fasternet_t0_maskrcnn_shapes.py')
+    assert type(model).__name__ == 'MaskRCNN' and type(model.backbone).__name__ == 'FasterNet'

@@ -1,19 +1,21 @@
-"""Speed and peak memory on this machine: the steps to time (inference,
-training, a whole model's ``test_step``), timing them in alternating rounds,
-and the inputs and copies they run on."""
+"""Timing for the tools of tools/analysis: the steps to time (inference,
+training, a whole model's ``test_step``), their peak memory, the host line
+above a table, and :func:`time_interleaved`, which times with
+``torch.utils.benchmark`` in rounds that alternate the functions."""
 import contextlib
 import copy
 import os
 import statistics
 import sys
-import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.logging import MMLogger
 from torch import nn
+from torch.utils import benchmark
 
-from .complexity import data_sample
+from mmplug.analysis import data_sample
+from mmplug_runtime.host import describe, host_info
 
 
 def quiet_logs() -> None:
@@ -24,6 +26,52 @@ def quiet_logs() -> None:
         MMLogger.get_instance(name)  # makes it the current one again
     else:
         MMLogger.get_instance(name, log_level='ERROR')
+
+
+def host_line() -> str:
+    """The host of a table: CPU, its inference flags and its fp32
+    matrix-product GFLOP/s measured now (:mod:`mmplug_runtime.host`)."""
+    return f'host: {describe(host_info())}'
+
+
+class Timing(dict):
+    """Seconds per call of each named function: ``name -> [one figure per
+    round]``."""
+
+    def median(self, name: str) -> float:
+        return statistics.median(self[name])
+
+    def spread(self, name: str) -> float:
+        """(max - min) / median over the rounds."""
+        return (max(self[name]) - min(self[name])) / self.median(name)
+
+
+def time_interleaved(fns: Dict[str, Callable[[], object]], repeats: int = 5,
+                     min_seconds: float = 0.5, threads: Optional[int] = None,
+                     progress: Optional[Callable[[str], None]] = None) -> Timing:
+    """Time each function in ``repeats`` rounds that alternate between them
+    (a machine's speed drifts, and then affects all alike). In each round,
+    ``torch.utils.benchmark.Timer.blocked_autorange`` warms the function up
+    (its block-size estimate) and times blocks of calls for ``min_seconds``;
+    the round's figure is the median seconds per call of its blocks.
+
+    Args:
+        fns: The functions to time, by name.
+        repeats: Rounds, i.e. figures per function.
+        min_seconds: How long the timed calls of one figure last at least.
+        threads: torch's threads while timing; None keeps the current number.
+        progress: Called with a line after each round.
+    """
+    threads = threads or torch.get_num_threads()
+    timers = {name: benchmark.Timer('fn()', globals={'fn': fn}, num_threads=threads,
+                                    description=name) for name, fn in fns.items()}
+    timing = Timing({name: [] for name in fns})
+    for r in range(repeats):
+        for name, timer in timers.items():
+            timing[name].append(timer.blocked_autorange(min_run_time=min_seconds).median)
+        if progress:
+            progress(f'repeat {r + 1}/{repeats} done')
+    return timing
 
 
 @contextlib.contextmanager
@@ -55,60 +103,6 @@ def peak_memory(fn: Callable[[], object]) -> int:
         live += event.self_cpu_memory_usage
         peak = max(peak, live)
     return peak
-
-
-class Timing(dict):
-    """Seconds per call of each named function, from :func:`time_alternating`:
-    ``name -> [one figure per repeat]``."""
-
-    def median(self, name: str) -> float:
-        return statistics.median(self[name])
-
-    def spread(self, name: str) -> float:
-        """(max - min) / median over the repeats."""
-        return (max(self[name]) - min(self[name])) / self.median(name)
-
-
-def time_alternating(fns: Dict[str, Callable[[], object]],
-                     repeats: int = 5,
-                     warmup: int = 1,
-                     min_seconds: float = 0.5,
-                     progress: Optional[Callable[[str], None]] = None) -> Timing:
-    """Time each function in rounds that alternate between them (this
-    machine's speed drifts), after ``warmup`` calls of each. In every round
-    each function first runs once untimed, so that it does not pay for the
-    caches and freed memory the previous one left (a training step before an
-    inference call, say); each figure is then the mean over enough calls to
-    last about ``min_seconds`` (at least one), a number set from the warm-up.
-
-    Args:
-        fns: The functions to time, by name.
-        repeats: Rounds, i.e. figures per function.
-        warmup: Untimed calls of each function before the first round.
-        min_seconds: About how long each figure's calls last.
-        progress: Called with a line after the warm-up of each function and
-            after each round.
-    """
-    calls = {}
-    for name, fn in fns.items():
-        start = time.perf_counter()
-        for _ in range(warmup):
-            fn()
-        per_call = (time.perf_counter() - start) / max(warmup, 1)
-        calls[name] = max(1, round(min_seconds / max(per_call, 1e-6)))
-        if progress:
-            progress(f'warm-up {name}: {per_call * 1e3:.0f} ms/call, {calls[name]} per figure')
-    timing = Timing({name: [] for name in fns})
-    for r in range(repeats):
-        for name, fn in fns.items():
-            fn()
-            start = time.perf_counter()
-            for _ in range(calls[name]):
-                fn()
-            timing[name].append((time.perf_counter() - start) / calls[name])
-        if progress:
-            progress(f'repeat {r + 1}/{repeats} done')
-    return timing
 
 
 def inference_step(model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
