@@ -62,6 +62,19 @@ def test_macs_counts_multiply_accumulates():
     assert model_macs(ssd, (320, 320)) > 3 * model_macs(ssd, (160, 160))  # about 4x the pixels
 
 
+def test_cascade_macs_count_every_stage():
+    """Cascade Mask R-CNN is counted the papers' way, through mmdet's
+    per-stage ``_bbox_forward``/``_mask_forward`` (protected methods: this
+    fails if mmdet renames them): each of the three stages' heads on the
+    proposals, beyond the backbone, neck and RPN."""
+    cascade = build_model(ROOT / 'configs/demo/convnext_t_cascade_shapes.py')
+    total = model_macs(cascade, (64, 64))
+    features = macs(cascade.backbone, (torch.randn(1, 3, 64, 64), ))
+    fc = cascade.roi_head.bbox_head[0].shared_fcs[0]
+    per_roi = macs(fc, (torch.randn(1, fc.in_features), ))
+    assert total > features + 3 * 100 * per_roi  # three stages, each on 100 or more proposals
+
+
 def test_peak_memory_sees_the_largest_live_set():
     def three_matrices():
         a, b = torch.randn(500, 500), torch.randn(500, 500)

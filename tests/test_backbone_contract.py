@@ -164,6 +164,16 @@ def test_arguments_are_keyword_only_and_documented_once(cls):
         cls(arch, 3)
     with pytest.raises(TypeError, match="unexpected keyword argument 'no_such_arg'"):
         cls(arch=arch, no_such_arg=1)
+    defaults = cls.defaults()  # the class's own defaults over its bases'
+    assert set(defaults) == {p.name for c in chain for p in _declared(c)
+                             if p.default is not p.empty}
+    built = cls(arch)
+    assert (built.frozen_stages, built.norm_eval, built.with_cp) == (
+        defaults['frozen_stages'], defaults['norm_eval'], defaults['with_cp'])
+    assert built.out_indices == tuple(sorted(i % len(built.levels) for i in (
+        [defaults['out_indices']] if isinstance(defaults['out_indices'], int)
+        else defaults['out_indices'])))
+    assert built.out_norm == (defaults['out_norm_cfg'] is not None)
     # the internal layers take their flags by keyword too
     assert [p.name for p in inspect.signature(Stage).parameters.values()
             if p.kind is not p.KEYWORD_ONLY] == ['blocks', 'downsample']

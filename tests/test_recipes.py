@@ -9,7 +9,6 @@ source it was read from: an edit to a config or to a base it inherits cannot
 change a recipe unnoticed. Change a value here only together with
 docs/recipes.md.
 """
-import inspect
 
 import pytest
 from mmengine.config import Config, ConfigDict
@@ -61,8 +60,7 @@ def _backbone(bb):
         bb = dict(bb['module'], drop_path_rate=None)
     else:
         cls = getattr(mmplug.models, bb['type'].split('.')[-1])
-        defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items()}
-        bb = dict(defaults, **bb)
+        bb = dict(cls.defaults(), **bb)
     norms = [bb.get('norm_cfg'), bb.get('conv_norm_cfg'), bb.get('out_norm_cfg'),
              *(bb.get('norm_cfgs') or ())]
     return dict(drop_path=bb['drop_path_rate'], frozen_stages=bb['frozen_stages'],

@@ -102,7 +102,7 @@ def test_matrix_runs_every_step_and_reports_a_failure(matrix_run):
     assert rows['cls/fasternet_t0_in1k'][:5] == ['ok'] * 5, result.stdout
     assert float(rows['cls/fasternet_t0_in1k'][5]) > 0  # s/iter
     assert rows['broken_in1k'][:5] == ['FAILED'] + ['skipped'] * 4
-    assert "optimizer type 'NoSuchOptimizer' is not registered" in rows['broken_in1k'][-1]
+    assert "optimizer.type 'NoSuchOptimizer' is not registered" in rows['broken_in1k'][-1]
     assert '1 of 2 configs ok' in result.stdout
 
 

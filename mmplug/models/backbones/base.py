@@ -154,6 +154,19 @@ class BaseBackbone(BaseModule, metaclass=_BuildAfterInit):
         self._add_output_norms(self.out_norm_cfg)
         self._freeze_stages()
 
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every constructor argument with a default, and the default this
+        class gives it: its own ``__init__``'s over its bases' (the shared
+        arguments are declared in :class:`BaseBackbone` only)."""
+        found = {}
+        for klass in reversed(cls.__mro__):
+            if issubclass(klass, BaseBackbone) and '__init__' in vars(klass):
+                found.update({name: p.default for name, p in
+                              inspect.signature(vars(klass)['__init__']).parameters.items()
+                              if p.default is not inspect.Parameter.empty})
+        return found
+
     # ------------------------------------------------------------- variants
     @classmethod
     def parse_arch(cls, arch: Union[str, dict]) -> dict:
