@@ -76,7 +76,6 @@ def _joiner(scope: str, kind: str) -> Callable[[], None]:
         register_entries(scope, kind, _target(scope, kind))
 
     join.__qualname__ = f'join_{scope}_{kind}'
-    join.key = (scope, kind)
     return join
 
 
