@@ -59,8 +59,7 @@ def make_config(args: argparse.Namespace) -> Config:
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out {args.out!r}: the dump file must end in .pkl or .pickle')
     cfg = load_config(args)
-    if '://' not in args.checkpoint:
-        check_checkpoint_file(args.checkpoint)
+    check_checkpoint_file(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args.show, args.show_dir, args.wait_time)

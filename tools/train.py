@@ -64,8 +64,7 @@ def make_config(args: argparse.Namespace) -> Config:
             check_checkpoint_file(latest, 'the latest checkpoint')
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-        if '://' not in args.resume:
-            check_checkpoint_file(args.resume, '--resume checkpoint')
+        check_checkpoint_file(args.resume, '--resume checkpoint')
     check_optimizer(cfg)
     check_data(cfg, ['train_dataloader', 'val_dataloader'] if cfg.get('val_cfg') else
                ['train_dataloader'])

@@ -22,14 +22,13 @@
 """
 import functools
 import importlib.metadata
-import importlib.util
 from typing import Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.config.utils import MODULE2PACKAGE
 
 from ..mim import PREFIX, config_path
-from ..registry import DOWNSTREAM
+from ..registry import DOWNSTREAM, installed
 
 
 def _resolving_mmplug(get_cfg_path):
@@ -54,7 +53,7 @@ def _distributions_named() -> None:
             continue
         except importlib.metadata.PackageNotFoundError:
             pass
-        if importlib.util.find_spec(module) is None:
+        if not installed(module):
             continue  # not installed at all: mmengine's message says so
         if provided_by is None:
             provided_by = importlib.metadata.packages_distributions()

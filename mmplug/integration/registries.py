@@ -10,6 +10,7 @@ classes once and sets ``_imported``. Each library registry's
 right after. Private API: ``Registry._imported`` (read; no public way to ask
 whether a registry has loaded). Test: ``tests/test_registry.py``.
 """
+import functools
 import importlib
 from typing import Callable, List
 
@@ -71,15 +72,12 @@ def after_load(scope: str, kind: str, callback: Callable[[], None]) -> None:
             callback()
 
 
-def _joiner(scope: str, kind: str) -> Callable[[], None]:
-    def join() -> None:
-        register_entries(scope, kind, _target(scope, kind))
-
-    join.__qualname__ = f'join_{scope}_{kind}'
-    return join
+def _join(scope: str, kind: str) -> None:
+    register_entries(scope, kind, _target(scope, kind))
 
 
-_JOINS = {(scope, kind): _joiner(scope, kind) for scope in DOWNSTREAM for kind in KINDS}
+_JOINS = {(scope, kind): functools.partial(_join, scope, kind)
+          for scope in DOWNSTREAM for kind in KINDS}
 
 
 def apply() -> None:

@@ -131,7 +131,7 @@ def check_checkpoint_file(filename: str, what: str = 'checkpoint', hint: str = '
     fails its check).
 
     Args:
-        filename: Local path.
+        filename: Local path; a URL (``://``) is left to the loader.
         what: How messages name it.
         hint: What the message of a missing file adds.
 
@@ -139,6 +139,8 @@ def check_checkpoint_file(filename: str, what: str = 'checkpoint', hint: str = '
         FileNotFoundError: when the file does not exist.
         CheckpointFileError: naming the file and what is wrong with it.
     """
+    if '://' in filename:
+        return
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{what} {filename!r} not found{hint}')
     try:
@@ -172,8 +174,7 @@ def read_checkpoint(filename: str, what: str = 'checkpoint', hint: str = '') -> 
         FileNotFoundError: when a local file does not exist.
         CheckpointFileError: when a local file is truncated or corrupt.
     """
-    if '://' not in filename:
-        check_checkpoint_file(filename, what, hint)
+    check_checkpoint_file(filename, what, hint)
     return CheckpointLoader.load_checkpoint(filename, map_location='cpu')
 
 

@@ -133,15 +133,17 @@ def main() -> None:
     print(f'decoded {args.image[0]}x{args.image[1]} image to final results, median of '
           f'{args.repeats} interleaved rounds; ms (speed-up against the training form)\n')
     work = args.out_dir or tempfile.mkdtemp(prefix='deploy_speed_')
-    header = False
+    names = None  # the columns: the first config's paths (this host runs the same for all)
     for config in args.configs:
         with exit_on_error('deploy_speed.py'):
             times = measure(config, args, work)
-        names = sorted(times, key=lambda n: (not n.startswith('PyTorch'), n))
-        if not header:
+        if names is None:
+            names = sorted(times, key=lambda n: (not n.startswith('PyTorch'), n))
             print('| config | ' + ' | '.join(names) + f' | best | target {TARGET}x |')
             print('|' + ' --- |' * (len(names) + 3))
-            header = True
+        if set(times) != set(names):
+            raise SystemExit(f'deploy_speed.py: {config} ran the paths {sorted(times)}, the '
+                             f'table has columns for {names}')
         base = times['PyTorch training form']
         cells = [f'{times[n] * 1e3:.0f} ({base / times[n]:.2f}x)' for n in names]
         best = min(times, key=times.get)
